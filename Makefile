@@ -1,0 +1,32 @@
+# Thin wrapper over CMake: the two quick-start commands and an install target.
+#   make demo    install what is missing, build, prepare the demo guest, run it
+#   make check   install what is missing, build, run every test
+BUILD  ?= build
+JOBS   ?= $(shell nproc 2>/dev/null || echo 2)
+CMAKE_FLAGS ?=
+
+.PHONY: all deps build check demo install clean guest-linux
+
+all: build
+
+deps:
+	@scripts/deps.sh
+
+build: deps
+	@cmake -S . -B $(BUILD) -DCMAKE_BUILD_TYPE=RelWithDebInfo $(CMAKE_FLAGS) >/dev/null
+	@cmake --build $(BUILD) -j $(JOBS)
+
+guest-linux: deps
+	@images/build-linux.sh
+
+check: build guest-linux
+	@cd $(BUILD) && ctest --output-on-failure -j $(JOBS)
+
+demo: build guest-linux
+	$(BUILD)/lodge run images/demo.lodge
+
+install: build
+	cmake --install $(BUILD)
+
+clean:
+	rm -rf $(BUILD)

@@ -1,0 +1,43 @@
+#!/usr/bin/env bash
+# Installs every Debian package Lodge needs to build, test and run its demo.
+# Idempotent: it asks dpkg what is missing and runs `apt-get update` at most once,
+# only when something has to be installed. Called by `make demo` and `make check`.
+set -euo pipefail
+
+# What each group is for, so a later reader knows what can go.
+build=(cmake make gcc nasm pkg-config)
+libs=(libuv1-dev libinih-dev libzydis-dev libcmocka-dev libsdl2-dev libslirp-dev
+      libcjson-dev libpng-dev zlib1g-dev)
+firmware=(seabios ipxe-qemu)
+# The test/demo Linux guest is assembled from Debian packages (images/build-linux.sh).
+guest=(busybox-static cpio xz-utils zstd kmod)
+# Peers used by interop tests and benchmarks (qemu-img, vhdimount, qemu-system-x86_64).
+peers=(qemu-utils qemu-system-x86 libvhdi-utils)
+# Fuzz targets are built with clang's libFuzzer.
+fuzz=(clang libclang-rt-14-dev)
+
+want=("${build[@]}" "${libs[@]}" "${firmware[@]}" "${guest[@]}" "${peers[@]}" "${fuzz[@]}")
+if [ "${LODGE_DEPS_EXTRA:-}" != "" ]; then
+	# shellcheck disable=SC2206
+	want+=(${LODGE_DEPS_EXTRA})
+fi
+
+missing=()
+for p in "${want[@]}"; do
+	if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed'; then
+		missing+=("$p")
+	fi
+done
+[ ${#missing[@]} -eq 0 ] && exit 0
+
+sudo=""
+if [ "$(id -u)" -ne 0 ]; then
+	if command -v sudo >/dev/null; then sudo=sudo; else
+		echo "deps: these packages are missing and I am not root: ${missing[*]}" >&2
+		exit 1
+	fi
+fi
+echo "deps: installing ${missing[*]}"
+export DEBIAN_FRONTEND=noninteractive
+$sudo apt-get update -qq
+$sudo apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null

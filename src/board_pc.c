@@ -1,0 +1,117 @@
+/*
+ * board_pc: the PC. Creates every device in a fixed order and decides how
+ * the machine boots.
+ *
+ * Order matters in two ways: devices are reset in reverse creation order
+ * (so a device is reset before the ones it depends on), and a device can
+ * only use what was created before it. Interrupt controllers come first,
+ * then timers, then everything that raises interrupts.
+ */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "boot/boot.h"
+#include "chardev.h"
+#include "isa/debugexit.h"
+#include "isa/debugport.h"
+#include "isa/i8042.h"
+#include "isa/sysctl.h"
+#include "isa/uart.h"
+#include "log.h"
+#include "machine.h"
+
+#define EBDA_BASE 0x9fc00ULL
+#define BIOS_AREA 0xe0000ULL
+
+static const struct {
+	uint16_t base;
+	unsigned gsi;
+} com_ports[CONFIG_MAX_SERIAL] = {
+	{ 0x3f8, 4 }, { 0x2f8, 3 }, { 0x3e8, 4 }, { 0x2e8, 3 },
+};
+
+struct board_pc {
+	void *uart[CONFIG_MAX_SERIAL];
+};
+
+/* The physical memory map as firmware would report it (ACPI 6.4, 15). */
+static void board_pc_e820(struct machine *m)
+{
+	machine_add_e820(m, 0, EBDA_BASE, E820_RAM);
+	machine_add_e820(m, EBDA_BASE, 0xa0000 - EBDA_BASE, E820_RESERVED);
+	machine_add_e820(m, BIOS_AREA, 0x100000 - BIOS_AREA, E820_RESERVED);
+	machine_add_e820(m, 0x100000, m->ram_below_4g - 0x100000, E820_RAM);
+	if (m->ram_above_4g)
+		machine_add_e820(m, 0x100000000ULL, m->ram_above_4g, E820_RAM);
+}
+
+/* Loop thread: Ctrl-A <key> on the serial console. */
+static void board_pc_escape(void *opaque, int key)
+{
+	struct machine *m = opaque;
+	if (key == 'x' || key == 'X') {
+		log_info("machine", "Ctrl-A x: stopping the VM");
+		machine_request_exit(m, 0);
+	}
+}
+
+static int board_pc_serial(struct machine *m, struct board_pc *b)
+{
+	char err[512];
+	for (unsigned i = 0; i < CONFIG_MAX_SERIAL; i++) {
+		const struct config_serial *s = &m->cfg->serial[i];
+		if (s->mode == SERIAL_NONE)
+			continue;       /* "none" means the port is absent */
+		m->serial[i] = chardev_open(m->loop, s, err, sizeof(err));
+		if (!m->serial[i]) {
+			log_err("machine", "%s", err);
+			return -EINVAL;
+		}
+		chardev_set_escape(m->serial[i], board_pc_escape, m);
+		struct uart_params p = { com_ports[i].base, com_ports[i].gsi, m->serial[i] };
+		b->uart[i] = machine_add_device(m, &uart_desc, &p);
+		if (!b->uart[i])
+			return -ENOMEM;
+	}
+	return 0;
+}
+
+int board_pc_build(struct machine *m)
+{
+	struct board_pc *b = calloc(1, sizeof(*b));
+	if (!b)
+		return -ENOMEM;
+	m->board = b;
+	m->a20 = true;
+	board_pc_e820(m);
+
+	/* System functions: reset lines, A20, diagnostics. */
+	if (!machine_add_device(m, &sysctl_desc, NULL) ||
+	    !machine_add_device(m, &i8042_desc, NULL) ||
+	    !machine_add_device(m, &debugport_desc, NULL))
+		return -ENOMEM;
+	if (m->cfg->debug_exit && !machine_add_device(m, &debugexit_desc, NULL))
+		return -ENOMEM;
+
+	/* Serial ports last: they raise interrupts. */
+	return board_pc_serial(m, b);
+}
+
+int board_pc_boot(struct machine *m)
+{
+	if (m->cfg->kernel.path)
+		return boot_linux(m);
+	if (m->cfg->multiboot.path)
+		return boot_multiboot(m);
+	if (m->cfg->bios.path)
+		return boot_firmware(m);
+	log_err("machine", "nothing to boot");
+	return -EINVAL;
+}
+
+void board_pc_destroy(struct machine *m)
+{
+	free(m->board);
+	m->board = NULL;
+}

@@ -1,0 +1,83 @@
+/*
+ * config: one struct config describing a VM, filled from a VM file
+ * (NAME.lodge, INI, parsed with libinih) and then from command-line flags,
+ * which override the file. The two are views of the same settings: every flag
+ * has a key and every key a flag (see README "VM files").
+ *
+ * Errors are one sentence naming where the bad input is ("demo.lodge:7:" or
+ * "--mem:"), written into the caller's buffer; the CLI prints it and exits 2.
+ * Paths in a VM file are resolved against the file's folder.
+ */
+#ifndef LODGE_CONFIG_H
+#define LODGE_CONFIG_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#define CONFIG_MAX_CPUS 64
+#define CONFIG_MAX_SERIAL 4
+#define CONFIG_MAX_MODULES 16
+#define CONFIG_MIN_MEM (16ULL << 20)
+#define CONFIG_MAX_MEM (1ULL << 40)
+
+enum config_accel { ACCEL_AUTO, ACCEL_KVM, ACCEL_EMU };
+enum serial_mode { SERIAL_NONE, SERIAL_STDIO, SERIAL_FILE };
+
+/* A path plus where it was given, for error messages. */
+struct config_path {
+	char *path;                     /* resolved; NULL if unset */
+	char origin[96];                /* "demo.lodge:5" or "--kernel" */
+};
+
+struct config_serial {
+	enum serial_mode mode;
+	struct config_path file;
+};
+
+struct config_module {
+	struct config_path file;
+	char *args;                     /* multiboot module command line */
+};
+
+struct config {
+	char *file;                     /* the VM file, NULL if none */
+	char *name;                     /* VM name shown to the user */
+	uint64_t mem_bytes;
+	unsigned cpus;
+	enum config_accel accel;
+
+	struct config_path kernel, initrd, multiboot, bios;
+	char *append;
+	struct config_module modules[CONFIG_MAX_MODULES];
+	unsigned nmodules;
+
+	struct config_serial serial[CONFIG_MAX_SERIAL];
+	bool headless;
+	bool strict_io;
+	bool debug_exit;
+	char *debug_tags;               /* --debug TAGS */
+};
+
+void config_init(struct config *cfg);
+void config_free(struct config *cfg);
+
+/* Load a VM file into cfg. Returns 0 or -1 with err filled. */
+int config_load_file(struct config *cfg, const char *path, char *err, size_t errlen);
+/*
+ * Parse `lodge run` arguments (argv[0] is "run"): an optional VM file and
+ * flags. Loads the file first, then applies the flags. 0, 1 (help printed) or
+ * -1 with err filled.
+ */
+int config_parse_run(struct config *cfg, int argc, char **argv, char *err, size_t errlen);
+/* Cross-field checks and file existence; 0 or -1 with err filled. */
+int config_validate(const struct config *cfg, char *err, size_t errlen);
+
+/* Helpers shared with other front-ends (disk tool). */
+int config_parse_size(const char *s, uint64_t default_unit, uint64_t *out);
+int config_parse_bool(const char *s, bool *out);
+const char *config_accel_name(enum config_accel a);
+
+void config_print_run_usage(void);
+
+#endif
