@@ -33,6 +33,7 @@ struct guestmem;
 struct iobus;
 struct vcpu;
 struct chardev;
+struct lapic;
 
 #define E820_MAX 16
 enum e820_type { E820_RAM = 1, E820_RESERVED = 2, E820_ACPI = 3, E820_NVS = 4 };
@@ -77,6 +78,8 @@ struct machine {
 	const struct irqchip_ops *irqchip;
 	void *irqchip_opaque;
 	unsigned irq_count[IRQ_MAX_GSI];  /* asserted irq_lines per GSI */
+	/* Our own local APICs, one per vCPU, when the engine has none. */
+	struct lapic *lapic[CONFIG_MAX_CPUS];
 
 	struct machine_device *devs;
 	unsigned ndevs, capdevs;
