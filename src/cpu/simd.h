@@ -11,8 +11,7 @@
  *
  * The unit owns struct simd_state (x87 stack and control/status/tag words,
  * last-instruction pointers, MMX aliasing of the x87 registers, XMM0-15,
- * MXCSR), which the core embeds in its CPU struct, and exports the
- * architectural reset and FINIT states.
+ * MXCSR); the core holds one per vCPU by pointer.
  *
  * Faults: simd_exec() returns SIMD_OK, or one of the SIMD_EXC_* codes for the
  * core to raise (with no architectural change made by the instruction), or
@@ -29,7 +28,7 @@
 
 #include <Zydis/Zydis.h>
 
-struct simd_state;                      /* defined in simd_state.h by the unit */
+struct simd_state;                      /* private to the unit; the core holds a pointer */
 
 enum simd_result {
 	SIMD_OK = 0,
@@ -65,10 +64,19 @@ struct simd_env {
 	bool (*probe_write)(void *cpu, uint64_t linear, unsigned len);
 };
 
+struct simd_state *simd_state_create(void);
+void simd_state_destroy(struct simd_state *s);
+void simd_reset(struct simd_state *s);  /* power-on/RESET state (SDM Vol. 3A 9.1) */
+
 int simd_exec(struct simd_state *s, struct simd_env *env, const ZydisDecodedInstruction *insn,
 	      const ZydisDecodedOperand *ops);
 /* True for instructions simd_exec() handles. */
 bool simd_handles(const ZydisDecodedInstruction *insn);
-void simd_reset(struct simd_state *s);  /* power-on/RESET state */
+/*
+ * OR into CPUID leaf 1 ECX/EDX exactly the features this unit implements
+ * (FPU, MMX, FXSR, SSE, SSE2, SSE3, SSSE3), so the core never advertises
+ * more than exists.
+ */
+void simd_cpuid_features(uint32_t *leaf1_ecx, uint32_t *leaf1_edx);
 
 #endif
