@@ -112,7 +112,7 @@ static void x87_get_st(struct simd_state *s, unsigned i, const uint8_t *p)
  * Builds the FXSAVE image; `rex_w` selects the 64-bit pointer layout.
  * Returns how many bytes the instruction stores.
  */
-static unsigned fx_image(const struct simd_state *s, uint8_t *img, bool rex_w, bool long_mode)
+static unsigned fx_image(const struct simd_state *s, uint8_t *img, bool rex_w, bool mode64)
 {
 	put16(img + 0, s->x87.fcw);
 	put16(img + 2, s->x87.fsw);
@@ -136,12 +136,12 @@ static unsigned fx_image(const struct simd_state *s, uint8_t *img, bool rex_w, b
 		x87_put_st(s, i, img + 32 + 16 * i);
 		memset(img + 42 + 16 * i, 0, 6);
 	}
-	unsigned nxmm = long_mode ? 16 : 8;
+	unsigned nxmm = mode64 ? 16 : 8;
 	memcpy(img + 160, s->xmm, 16 * nxmm);
 	return 160 + 16 * nxmm;
 }
 
-static int fx_load(struct simd_state *s, const uint8_t *img, bool rex_w, bool long_mode)
+static int fx_load(struct simd_state *s, const uint8_t *img, bool rex_w, bool mode64)
 {
 	uint32_t mxcsr = get32(img + 24);
 	if (mxcsr & ~MXCSR_MASK)
@@ -163,7 +163,7 @@ static int fx_load(struct simd_state *s, const uint8_t *img, bool rex_w, bool lo
 	s->mxcsr = mxcsr;
 	for (unsigned i = 0; i < 8; i++)
 		x87_get_st(s, i, img + 32 + 16 * i);
-	memcpy(s->xmm, img + 160, 16 * (long_mode ? 16 : 8));
+	memcpy(s->xmm, img + 160, 16 * (mode64 ? 16 : 8));
 	simd_x87_sync_es(s);
 	return 0;
 }
@@ -328,7 +328,11 @@ int simd_state_x87_env(struct simd_state *s, struct simd_env *env,
 	}
 }
 
-/* FXSAVE, FXRSTOR, LDMXCSR, STMXCSR. */
+/*
+ * FXSAVE, FXRSTOR, LDMXCSR, STMXCSR. XMM8-15 are part of the image in
+ * 64-bit mode only (not in compatibility mode), which the decoder's machine
+ * mode tells.
+ */
 int simd_state_exec(struct simd_state *s, struct simd_env *env,
 		    const ZydisDecodedInstruction *insn, const ZydisDecodedOperand *ops)
 {
@@ -345,7 +349,7 @@ int simd_state_exec(struct simd_state *s, struct simd_env *env,
 		if (env->mem_linear & 15)
 			return SIMD_EXC_GP0;
 		unsigned n = fx_image(s, img, insn->mnemonic == ZYDIS_MNEMONIC_FXSAVE64,
-				      env->long_mode);
+				      insn->machine_mode == ZYDIS_MACHINE_MODE_LONG_64);
 		/* The whole 512-byte area must be writable, as on hardware. */
 		if (!env->probe_write(env->cpu, env->mem_linear, 512))
 			return SIMD_FAULTED;
@@ -358,7 +362,8 @@ int simd_state_exec(struct simd_state *s, struct simd_env *env,
 		rc = simd_mem_read(env, env->mem_linear, img, 512);
 		if (rc != SIMD_OK)
 			return rc;
-		if (fx_load(s, img, insn->mnemonic == ZYDIS_MNEMONIC_FXRSTOR64, env->long_mode))
+		if (fx_load(s, img, insn->mnemonic == ZYDIS_MNEMONIC_FXRSTOR64,
+			    insn->machine_mode == ZYDIS_MACHINE_MODE_LONG_64))
 			return SIMD_EXC_GP0;
 		return SIMD_OK;
 	}
