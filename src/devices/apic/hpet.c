@@ -39,7 +39,7 @@
 #define HPET_PERIOD_FS 10000000ULL      /* femtoseconds per tick */
 #define HPET_MIN_PERIOD_NS 100000       /* periodic: at most 10000 interrupts/s */
 #define HPET_ROUTE_CAP 0x00f00000u      /* I/O APIC pins 20-23 */
-#define HPET_NEVER UINT64_MAX
+#define HPET_NEVER INT64_MAX
 
 #define HPET_GCAP 0x000
 #define HPET_GCONF 0x010
@@ -82,8 +82,12 @@ struct hpet_timer {
 	struct vtimer *vt;
 	struct irq_line line;
 	int gsi;                        /* where line is attached, -1: nowhere */
-	uint64_t from;                  /* counter value the next match is searched from */
-	uint64_t due;                   /* the match the vtimer waits for */
+	/* Positions on the counter's timeline, in ticks since it was last
+	 * enabled: where the next match is searched from, and the match the
+	 * vtimer waits for. Counting from the enable rather than in counter
+	 * values keeps a guest-written counter near 2^64 from wrapping them. */
+	int64_t from;
+	int64_t due;
 };
 
 struct hpet {
@@ -101,24 +105,26 @@ static bool hpet_enabled(const struct hpet *h)
 	return h->conf & GCONF_ENABLE;
 }
 
-static uint64_t hpet_counter(const struct hpet *h, int64_t now)
+/* Ticks since the counter was enabled (0 while halted). */
+static int64_t hpet_ticks(const struct hpet *h, int64_t now)
 {
 	if (!hpet_enabled(h) || now <= h->t0)
-		return h->counter0;
-	return h->counter0 + (uint64_t)(now - h->t0) / HPET_TICK_NS;
+		return 0;
+	return (now - h->t0) / HPET_TICK_NS;
 }
 
-/* Guest time at which the main counter reaches c, or INT64_MAX. */
-static int64_t hpet_count_ns(const struct hpet *h, uint64_t c)
+/* The main counter wraps at 2^64 like the hardware's. */
+static uint64_t hpet_counter(const struct hpet *h, int64_t now)
 {
-	if (!hpet_enabled(h) || c == HPET_NEVER)
+	return h->counter0 + (uint64_t)hpet_ticks(h, now);
+}
+
+/* Guest time of tick e, or INT64_MAX. */
+static int64_t hpet_tick_ns(const struct hpet *h, int64_t e)
+{
+	if (!hpet_enabled(h) || e == HPET_NEVER || e > (INT64_MAX - h->t0) / HPET_TICK_NS)
 		return INT64_MAX;
-	if (c <= h->counter0)
-		return h->t0;
-	uint64_t delta = c - h->counter0;
-	if (delta > (uint64_t)(INT64_MAX - h->t0) / HPET_TICK_NS)
-		return INT64_MAX;
-	return h->t0 + (int64_t)delta * HPET_TICK_NS;
+	return h->t0 + e * HPET_TICK_NS;
 }
 
 static bool hpet_timer_32(const struct hpet_timer *t)
@@ -126,14 +132,17 @@ static bool hpet_timer_32(const struct hpet_timer *t)
 	return t->conf & TN_32MODE;
 }
 
-/* The first counter value >= from at which the comparator matches. */
-static uint64_t hpet_next_match(const struct hpet_timer *t, uint64_t from)
+/* The first tick >= e at which the counter equals the comparator (in its
+ * low 32 bits in 32-bit mode). A 64-bit comparator behind the counter is
+ * 2^64 ticks away: never, for our purposes. */
+static int64_t hpet_next_match(const struct hpet_timer *t, int64_t e)
 {
-	if (hpet_timer_32(t)) {
-		uint32_t delta = (uint32_t)t->cmp - (uint32_t)from;
-		return from + delta < from ? HPET_NEVER : from + delta;
-	}
-	return t->cmp >= from ? t->cmp : HPET_NEVER;
+	uint64_t at = t->h->counter0 + (uint64_t)e;
+	uint64_t delta = hpet_timer_32(t) ? (uint32_t)((uint32_t)t->cmp - (uint32_t)at)
+					  : t->cmp - at;
+	if (delta > (uint64_t)(HPET_NEVER - e))
+		return HPET_NEVER;
+	return e + (int64_t)delta;
 }
 
 /* Where the timer's interrupt goes: a GSI, or -1 (MSI or no valid route). */
@@ -186,6 +195,22 @@ static bool hpet_timer_live(const struct hpet_timer *t)
 	return hpet_enabled(t->h) && (t->conf & (TN_INT_ENB | TN_LEVEL));
 }
 
+/* After a match, with the counter at cnt: a periodic comparator advances by
+ * whole periods past it (2.3.9.2.2); others stay. Modular arithmetic, since
+ * cnt - cmp is the (small) time since the match even across a wrap. */
+static uint64_t hpet_periodic_next(const struct hpet_timer *t, uint64_t cnt)
+{
+	if (!(t->conf & TN_PERIODIC) || !t->period)
+		return t->cmp;
+	if (hpet_timer_32(t)) {
+		uint32_t p = (uint32_t)t->period, c = (uint32_t)t->cmp;
+		if (!p)
+			return c;
+		return c + p * (((uint32_t)cnt - c) / p + 1);
+	}
+	return t->cmp + t->period * ((cnt - t->cmp) / t->period + 1);
+}
+
 /*
  * Process a match the counter has reached by now: interrupt (if deliver),
  * advance a periodic comparator past the counter, and search the next match
@@ -195,24 +220,13 @@ static bool hpet_timer_run(struct hpet_timer *t, int64_t now, bool deliver)
 {
 	if (!hpet_enabled(t->h))
 		return false;           /* a halted counter makes no matches */
-	uint64_t cnt = hpet_counter(t->h, now);
-	uint64_t due = hpet_next_match(t, t->from);
-	if (due == HPET_NEVER || due > cnt)
+	int64_t e = hpet_ticks(t->h, now);
+	if (hpet_next_match(t, t->from) > e)
 		return false;
 	if (deliver)
 		hpet_timer_interrupt(t);
-	if ((t->conf & TN_PERIODIC) && t->period) {
-		if (hpet_timer_32(t)) {
-			uint32_t p = (uint32_t)t->period, c = (uint32_t)t->cmp;
-			if (p) {
-				c += p * (((uint32_t)cnt - c) / p + 1);
-				t->cmp = c;
-			}
-		} else if (t->cmp <= cnt) {
-			t->cmp += t->period * ((cnt - t->cmp) / t->period + 1);
-		}
-	}
-	t->from = cnt + 1;
+	t->cmp = hpet_periodic_next(t, t->h->counter0 + (uint64_t)e);
+	t->from = e + 1;
 	return true;
 }
 
@@ -223,7 +237,7 @@ static void hpet_timer_arm(struct hpet_timer *t, int64_t not_before)
 		return;
 	}
 	t->due = hpet_next_match(t, t->from);
-	int64_t at = hpet_count_ns(t->h, t->due);
+	int64_t at = hpet_tick_ns(t->h, t->due);
 	if (at == INT64_MAX)
 		vtimer_disarm(t->vt);
 	else
@@ -277,11 +291,14 @@ static uint64_t hpet_reg_read(struct hpet *h, uint64_t reg, int64_t now)
 	switch ((reg - HPET_TIMER0) % HPET_TIMER_STRIDE) {
 	case HPET_TN_CONF:
 		return t->conf | TN_CAPS;
-	case HPET_TN_CMP:
-		/* Not waited for: bring a periodic comparator up to date now. */
-		if (!vtimer_armed(t->vt))
-			hpet_timer_run(t, now, false);
-		return hpet_timer_32(t) ? (uint32_t)t->cmp : t->cmp;
+	case HPET_TN_CMP: {
+		/* A periodic comparator the vtimer has not caught up with yet
+		 * (rate limit, or nobody listening) reads as the hardware's. */
+		uint64_t cmp = t->cmp;
+		if (hpet_enabled(h) && hpet_next_match(t, t->from) <= hpet_ticks(h, now))
+			cmp = hpet_periodic_next(t, hpet_counter(h, now));
+		return hpet_timer_32(t) ? (uint32_t)cmp : cmp;
+	}
 	case HPET_TN_FSB:
 		return t->fsb;
 	default:
@@ -292,9 +309,11 @@ static uint64_t hpet_reg_read(struct hpet *h, uint64_t reg, int64_t now)
 static void hpet_write_gconf(struct hpet *h, uint64_t v, int64_t now)
 {
 	uint64_t old = h->conf;
-	if (!(old & GCONF_ENABLE) && (v & GCONF_ENABLE))
+	if (!(old & GCONF_ENABLE) && (v & GCONF_ENABLE)) {
 		h->t0 = now;
-	else if ((old & GCONF_ENABLE) && !(v & GCONF_ENABLE))
+		for (unsigned i = 0; i < HPET_TIMERS; i++)
+			h->t[i].from = 0;
+	} else if ((old & GCONF_ENABLE) && !(v & GCONF_ENABLE))
 		h->counter0 = hpet_counter(h, now);
 	h->conf = v & (GCONF_ENABLE | GCONF_LEGACY);
 	if (((old ^ h->conf) & GCONF_LEGACY) && h->pit)
@@ -302,8 +321,13 @@ static void hpet_write_gconf(struct hpet *h, uint64_t v, int64_t now)
 	hpet_rearm_all(h);
 }
 
-static void hpet_write_tconf(struct hpet_timer *t, uint64_t v)
+static void hpet_write_tconf(struct hpet_timer *t, uint64_t v, int64_t now)
 {
+	/* The new configuration compares from now on; earlier matches were
+	 * processed under the old one (hpet_sync). */
+	int64_t e = hpet_ticks(t->h, now);
+	if (t->from < e)
+		t->from = e;
 	uint64_t n = (t->conf & ~TN_WRITABLE) | (v & TN_WRITABLE);
 	unsigned route = (unsigned)((n & TN_ROUTE) >> TN_ROUTE_SHIFT);
 	if (!((HPET_ROUTE_CAP >> route) & 1))
@@ -328,7 +352,7 @@ static void hpet_write_cmp(struct hpet_timer *t, uint64_t v, uint64_t mask, int6
 	if (t->conf & TN_PERIODIC)
 		t->period = (t->period & ~mask) | (v & mask);
 	t->conf &= ~TN_VAL_SET;
-	t->from = hpet_counter(t->h, now);
+	t->from = hpet_ticks(t->h, now);
 }
 
 /* A write of the bits in mask of the 64-bit register reg. */
@@ -349,9 +373,7 @@ static void hpet_reg_write(struct hpet *h, uint64_t reg, uint64_t v, uint64_t ma
 			return;
 		}
 		h->counter0 = (h->counter0 & ~mask) | (v & mask);
-		for (unsigned i = 0; i < HPET_TIMERS; i++)
-			h->t[i].from = h->counter0;
-		return;
+		return;                 /* the timers search from tick 0 at enable */
 	default:
 		break;
 	}
@@ -360,7 +382,7 @@ static void hpet_reg_write(struct hpet *h, uint64_t reg, uint64_t v, uint64_t ma
 	struct hpet_timer *t = &h->t[(reg - HPET_TIMER0) / HPET_TIMER_STRIDE];
 	switch ((reg - HPET_TIMER0) % HPET_TIMER_STRIDE) {
 	case HPET_TN_CONF:
-		hpet_write_tconf(t, (t->conf & ~mask) | (v & mask));
+		hpet_write_tconf(t, (t->conf & ~mask) | (v & mask), now);
 		break;
 	case HPET_TN_CMP:
 		hpet_write_cmp(t, v, mask, now);
