@@ -171,6 +171,20 @@ void fim_destroy(struct fim *f)
 	free(f);
 }
 
+int fim_setup_pc(void **state)
+{
+	struct fim *f = fim_create(1);
+	fim_add_pc(f, true);
+	*state = f;
+	return 0;
+}
+
+int fim_teardown(void **state)
+{
+	fim_destroy(*state);
+	return 0;
+}
+
 void fim_run_until(struct fim *f, int64_t t)
 {
 	/* A timer re-armed at the instant it ran would loop here forever. */
@@ -228,6 +242,18 @@ uint64_t fim_read(struct fim *f, uint64_t addr, unsigned size)
 void fim_write(struct fim *f, uint64_t addr, unsigned size, uint64_t v)
 {
 	iobus_write(f->m->mmio, addr, size, v);
+}
+
+void fim_pic_init(struct fim *f, uint8_t icw4)
+{
+	static const uint8_t seq[2][4] = { { 0x11, 0x08, 0x04, 0 }, { 0x11, 0x70, 0x02, 0x01 } };
+	for (unsigned i = 0; i < 2; i++) {
+		uint16_t port = i ? 0xa0 : 0x20;
+		fim_outb(f, port, seq[i][0]);
+		fim_outb(f, port + 1, seq[i][1]);
+		fim_outb(f, port + 1, seq[i][2]);
+		fim_outb(f, port + 1, i ? seq[i][3] : icw4);
+	}
 }
 
 void fim_irq(struct fim *f, unsigned gsi, int level)

@@ -55,6 +55,11 @@ void fim_capture_irqs(struct fim *f);
 void fim_add_pc(struct fim *f, bool with_pit);
 struct lapic *fim_lapic(struct fim *f, unsigned i);
 
+/* cmocka fixtures: one CPU with the whole stack (PIT included); teardown of
+ * any struct fim in *state. */
+int fim_setup_pc(void **state);
+int fim_teardown(void **state);
+
 /* Move guest time to t, running every timer that falls due on the way.
  * Fails the test if timers spin at one instant. */
 void fim_run_until(struct fim *f, int64_t t);
@@ -66,6 +71,9 @@ uint8_t fim_inb(struct fim *f, uint16_t port);
 void fim_outb(struct fim *f, uint16_t port, uint8_t v);
 uint64_t fim_read(struct fim *f, uint64_t addr, unsigned size);
 void fim_write(struct fim *f, uint64_t addr, unsigned size, uint64_t v);
+/* The PC BIOS's 8259 setup: edge, cascade on IR2, vectors 0x08 and 0x70,
+ * with the given ICW4 for the master (0x01: 8086 mode). */
+void fim_pic_init(struct fim *f, uint8_t icw4);
 /* irq_set under the device lock, as devices call it. */
 void fim_irq(struct fim *f, unsigned gsi, int level);
 void fim_msi(struct fim *f, uint64_t addr, uint32_t data);

@@ -94,10 +94,7 @@ static void assert_works_after_reset(struct fim *f)
 		;
 	for (unsigned gsi = 0; gsi < IRQ_MAX_GSI; gsi++)
 		fim_irq(f, gsi, 0);
-	fim_outb(f, 0x20, 0x11);
-	fim_outb(f, 0x21, 0x08);
-	fim_outb(f, 0x21, 0x04);
-	fim_outb(f, 0x21, 0x01);
+	fim_pic_init(f, 0x01);
 	fim_outb(f, 0x21, 0xfd);
 	fim_irq(f, 1, 1);
 	fim_irq(f, 1, 0);
@@ -217,10 +214,7 @@ static void test_absurd_timer_rates(void **state)
 {
 	struct fim *f = *state;
 	/* Every controller open, every timer as fast as it can be asked. */
-	fim_outb(f, 0x20, 0x11);
-	fim_outb(f, 0x21, 0x08);
-	fim_outb(f, 0x21, 0x04);
-	fim_outb(f, 0x21, 0x03);                        /* auto EOI */
+	fim_pic_init(f, 0x03);                          /* auto EOI */
 	fim_outb(f, 0x43, 0x34);                        /* PIT ch0, mode 2, count 1 */
 	fim_outb(f, 0x40, 1);
 	fim_outb(f, 0x40, 0);

@@ -47,20 +47,6 @@ static int setup(void **state)
 	return 0;
 }
 
-static int setup_pc(void **state)
-{
-	struct fim *f = fim_create(1);
-	fim_add_pc(f, true);
-	*state = f;
-	return 0;
-}
-
-static int teardown(void **state)
-{
-	fim_destroy(*state);
-	return 0;
-}
-
 static uint64_t hr(struct fim *f, unsigned off)
 {
 	return fim_read(f, HPET_BASE + off, 8);
@@ -306,14 +292,14 @@ static void test_legacy_on_soft_stack(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test_setup_teardown(test_caps_and_counter, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_oneshot_64_and_32, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_counter_wrap, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_periodic_linux_legacy, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_level_and_status, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_fsb_msi, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_tiny_period_is_bounded, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_legacy_on_soft_stack, setup_pc, teardown),
+		cmocka_unit_test_setup_teardown(test_caps_and_counter, setup, fim_teardown),
+		cmocka_unit_test_setup_teardown(test_oneshot_64_and_32, setup, fim_teardown),
+		cmocka_unit_test_setup_teardown(test_counter_wrap, setup, fim_teardown),
+		cmocka_unit_test_setup_teardown(test_periodic_linux_legacy, setup, fim_teardown),
+		cmocka_unit_test_setup_teardown(test_level_and_status, setup, fim_teardown),
+		cmocka_unit_test_setup_teardown(test_fsb_msi, setup, fim_teardown),
+		cmocka_unit_test_setup_teardown(test_tiny_period_is_bounded, setup, fim_teardown),
+		cmocka_unit_test_setup_teardown(test_legacy_on_soft_stack, fim_setup_pc, fim_teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -33,12 +33,6 @@ static int setup(void **state)
 	return 0;
 }
 
-static int teardown(void **state)
-{
-	fim_destroy(*state);
-	return 0;
-}
-
 static uint32_t reg_read(struct fim *f, uint8_t reg)
 {
 	fim_write(f, SEL, 4, reg);
@@ -175,10 +169,7 @@ static void test_isa_routing(void **state)
 	fim_irq(f, 2, 0);
 	assert_false(irr_has(l0, 0x32));
 	/* The 8259's INTR rising reaches pin 0 (virtual wire, mode B). */
-	fim_outb(f, 0x20, 0x11);
-	fim_outb(f, 0x21, 0x08);
-	fim_outb(f, 0x21, 0x04);
-	fim_outb(f, 0x21, 0x01);
+	fim_pic_init(f, 0x01);
 	lapic_mmio_write(l0, 0x350, 0x10000);           /* LINT0 masked */
 	fim_irq(f, 6, 1);
 	assert_true(irr_has(l0, 0x3f));
@@ -260,12 +251,12 @@ static void test_msi(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test_setup_teardown(test_registers, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_edge_pins, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_level_pins_and_polarity, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_isa_routing, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_delivery_modes, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_msi, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_registers, setup, fim_teardown),
+		cmocka_unit_test_setup_teardown(test_edge_pins, setup, fim_teardown),
+		cmocka_unit_test_setup_teardown(test_level_pins_and_polarity, setup, fim_teardown),
+		cmocka_unit_test_setup_teardown(test_isa_routing, setup, fim_teardown),
+		cmocka_unit_test_setup_teardown(test_delivery_modes, setup, fim_teardown),
+		cmocka_unit_test_setup_teardown(test_msi, setup, fim_teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -58,12 +58,6 @@ static int setup4(void **state)
 	return 0;
 }
 
-static int teardown(void **state)
-{
-	fim_destroy(*state);
-	return 0;
-}
-
 static uint32_t rd(struct lapic *l, uint32_t reg)
 {
 	return lapic_mmio_read(l, reg);
@@ -431,10 +425,7 @@ static void test_virtual_wire_and_extint(void **state)
 {
 	struct fim *f = *state;
 	struct lapic *bsp = fim_lapic(f, 0), *ap = fim_lapic(f, 1);
-	fim_outb(f, 0x20, 0x11);
-	fim_outb(f, 0x21, 0x08);
-	fim_outb(f, 0x21, 0x04);
-	fim_outb(f, 0x21, 0x01);
+	fim_pic_init(f, 0x01);
 	/* The guest never touched its APIC: 8259 interrupts reach the BSP. */
 	fim_irq(f, 1, 1);
 	fim_irq(f, 1, 0);
@@ -618,18 +609,18 @@ static void test_esr(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test_setup_teardown(test_reset_state, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_tpr_ppr_ack_eoi, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_timer_oneshot, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_timer_periodic, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_timer_tsc_deadline, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_ipi_physical_logical_shorthand, setup4, teardown),
-		cmocka_unit_test_setup_teardown(test_lowest_priority, setup4, teardown),
-		cmocka_unit_test_setup_teardown(test_nmi_init_sipi, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_virtual_wire_and_extint, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_eoi_broadcast_to_ioapic, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_x2apic, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_esr, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_reset_state, setup, fim_teardown),
+		cmocka_unit_test_setup_teardown(test_tpr_ppr_ack_eoi, setup, fim_teardown),
+		cmocka_unit_test_setup_teardown(test_timer_oneshot, setup, fim_teardown),
+		cmocka_unit_test_setup_teardown(test_timer_periodic, setup, fim_teardown),
+		cmocka_unit_test_setup_teardown(test_timer_tsc_deadline, setup, fim_teardown),
+		cmocka_unit_test_setup_teardown(test_ipi_physical_logical_shorthand, setup4, fim_teardown),
+		cmocka_unit_test_setup_teardown(test_lowest_priority, setup4, fim_teardown),
+		cmocka_unit_test_setup_teardown(test_nmi_init_sipi, setup, fim_teardown),
+		cmocka_unit_test_setup_teardown(test_virtual_wire_and_extint, setup, fim_teardown),
+		cmocka_unit_test_setup_teardown(test_eoi_broadcast_to_ioapic, setup, fim_teardown),
+		cmocka_unit_test_setup_teardown(test_x2apic, setup, fim_teardown),
+		cmocka_unit_test_setup_teardown(test_esr, setup, fim_teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -30,19 +30,6 @@ static void on_intr(void *opaque, bool level)
 	c->intr = level;
 }
 
-/* The PC BIOS sequence: edge, cascade, ICW4, vectors 0x08 and 0x70. */
-static void pic_init_pc(struct fim *f, uint8_t icw4)
-{
-	fim_outb(f, 0x20, 0x11);
-	fim_outb(f, 0x21, 0x08);
-	fim_outb(f, 0x21, 0x04);
-	fim_outb(f, 0x21, icw4);
-	fim_outb(f, 0xa0, 0x11);
-	fim_outb(f, 0xa1, 0x70);
-	fim_outb(f, 0xa1, 0x02);
-	fim_outb(f, 0xa1, 0x01);
-}
-
 static int setup(void **state)
 {
 	struct ctx *c = calloc(1, sizeof(*c));
@@ -50,7 +37,7 @@ static int setup(void **state)
 	c->pic = machine_add_device(c->f->m, &pic_desc, NULL);
 	assert_non_null(c->pic);
 	pic_set_output(c->pic, on_intr, c);
-	pic_init_pc(c->f, 0x01);
+	fim_pic_init(c->f, 0x01);
 	*state = c;
 	return 0;
 }
@@ -173,7 +160,7 @@ static void test_specific_eoi_and_rotation(void **state)
 static void test_auto_eoi(void **state)
 {
 	struct ctx *c = *state;
-	pic_init_pc(c->f, 0x03);                        /* ICW4: 8086, AEOI */
+	fim_pic_init(c->f, 0x03);                        /* ICW4: 8086, AEOI */
 	pulse(c, 4);
 	pulse(c, 6);
 	assert_int_equal(intack(c), 0x0c);
@@ -290,7 +277,7 @@ static void test_special_mask_mode(void **state)
 static void test_special_fully_nested(void **state)
 {
 	struct ctx *c = *state;
-	pic_init_pc(c->f, 0x11);                        /* master ICW4: SFNM */
+	fim_pic_init(c->f, 0x11);                        /* master ICW4: SFNM */
 	pulse(c, 9);
 	assert_int_equal(intack(c), 0x71);
 	pulse(c, 8);
@@ -311,7 +298,7 @@ static void test_init_resets_edge_sense(void **state)
 	struct ctx *c = *state;
 	irq(c, 3, true);
 	fim_outb(c->f, 0x21, 0xff);
-	pic_init_pc(c->f, 0x01);
+	fim_pic_init(c->f, 0x01);
 	/* The line is still high but made no new edge. */
 	assert_int_equal(read_irr(c, 0x20), 0x00);
 	assert_false(c->intr);

@@ -38,20 +38,6 @@ static int setup(void **state)
 	return 0;
 }
 
-static int setup_pc(void **state)
-{
-	struct fim *f = fim_create(1);
-	fim_add_pc(f, true);
-	*state = f;
-	return 0;
-}
-
-static int teardown(void **state)
-{
-	fim_destroy(*state);
-	return 0;
-}
-
 /* Program a counter with a control word and a 16-bit count (LSB, MSB). */
 static int64_t program(struct fim *f, unsigned ch, uint8_t mode_bits, uint16_t count)
 {
@@ -409,10 +395,7 @@ static void test_hpet_takes_irq0(void **state)
 static void test_quiet_while_masked(void **state)
 {
 	struct fim *f = *state;
-	fim_outb(f, 0x20, 0x11);
-	fim_outb(f, 0x21, 0x08);
-	fim_outb(f, 0x21, 0x04);
-	fim_outb(f, 0x21, 0x01);
+	fim_pic_init(f, 0x01);
 	fim_outb(f, 0x21, 0xff);
 	program(f, 0, 2 << 1, 1193);                    /* 1 kHz */
 	fim_advance(f, 5 * 1000 * 1000);
@@ -430,19 +413,19 @@ static void test_quiet_while_masked(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test_setup_teardown(test_mode0_interrupt_on_terminal_count, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_mode2_rate_generator, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_mode3_square_wave, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_mode4_software_strobe, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_modes_1_and_5_gate_triggered, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_mode0_gate_pauses_counting, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_latch_and_readback, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_byte_access_modes_and_bcd, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_linux_and_seabios_calibration, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_port61, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_irq0_rate_is_bounded, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_hpet_takes_irq0, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_quiet_while_masked, setup_pc, teardown),
+		cmocka_unit_test_setup_teardown(test_mode0_interrupt_on_terminal_count, setup, fim_teardown),
+		cmocka_unit_test_setup_teardown(test_mode2_rate_generator, setup, fim_teardown),
+		cmocka_unit_test_setup_teardown(test_mode3_square_wave, setup, fim_teardown),
+		cmocka_unit_test_setup_teardown(test_mode4_software_strobe, setup, fim_teardown),
+		cmocka_unit_test_setup_teardown(test_modes_1_and_5_gate_triggered, setup, fim_teardown),
+		cmocka_unit_test_setup_teardown(test_mode0_gate_pauses_counting, setup, fim_teardown),
+		cmocka_unit_test_setup_teardown(test_latch_and_readback, setup, fim_teardown),
+		cmocka_unit_test_setup_teardown(test_byte_access_modes_and_bcd, setup, fim_teardown),
+		cmocka_unit_test_setup_teardown(test_linux_and_seabios_calibration, setup, fim_teardown),
+		cmocka_unit_test_setup_teardown(test_port61, setup, fim_teardown),
+		cmocka_unit_test_setup_teardown(test_irq0_rate_is_bounded, setup, fim_teardown),
+		cmocka_unit_test_setup_teardown(test_hpet_takes_irq0, setup, fim_teardown),
+		cmocka_unit_test_setup_teardown(test_quiet_while_masked, fim_setup_pc, fim_teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
