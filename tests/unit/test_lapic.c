@@ -606,6 +606,67 @@ static void test_esr(void **state)
 	assert_true(rd(l, LVT_ERROR) & 0x10000);
 }
 
+/* Advance to the next timer event until the LAPIC has an interrupt. */
+static int wait_interrupt(struct fim *f, struct lapic *l)
+{
+	for (unsigned n = 0; n < 1000 && !(lapic_events(l) & LAPIC_EV_INTR); n++) {
+		int64_t d = fim_next_deadline(f);
+		assert_true(d != INT64_MAX);
+		fim_run_until(f, d);
+	}
+	return lapic_ack_interrupt(l);
+}
+
+/*
+ * Linux's calibrate_APIC_clock(): the LAPIC timer counts down from
+ * 0xffffffff (divide by 16, periodic, masked) while the global clock event
+ * ticks at HZ through I/O APIC pin 2; the count consumed over 100 ticks gives
+ * the bus clock. Done once with the PIT as the clock event and once with the
+ * HPET in legacy replacement mode.
+ */
+static void test_linux_apic_calibration(void **state)
+{
+	struct fim *f = *state;
+	struct lapic *l = fim_lapic(f, 0);
+	enable(l);
+	fim_outb(f, 0x21, 0xff);                        /* 8259 masked: APIC mode */
+	fim_outb(f, 0xa1, 0xff);
+	fim_write(f, 0xfec00000, 4, 0x14);              /* pin 2: edge, vector 0x30 */
+	fim_write(f, 0xfec00010, 4, 0x30);
+	for (unsigned source = 0; source < 2; source++) {
+		if (source == 0) {
+			fim_outb(f, 0x43, 0x34);        /* PIT: mode 2, LATCH for HZ=1000 */
+			fim_outb(f, 0x40, 1193 & 0xff);
+			fim_outb(f, 0x40, 1193 >> 8);
+		} else {
+			uint64_t hpet = 0xfed00000, cnt;
+			fim_write(f, hpet + 0x10, 8, 3);          /* enable, legacy route */
+			fim_write(f, hpet + 0x100, 8, 0x4c);      /* periodic, SETVAL, on */
+			cnt = fim_read(f, hpet + 0xf0, 8);
+			fim_write(f, hpet + 0x108, 8, cnt + 100000);
+			fim_write(f, hpet + 0x108, 8, 100000);    /* 1 ms */
+		}
+		wr(l, TDCR, 0x3);
+		wr(l, LVT_TIMER, 0x30000 | 0xef);               /* periodic, masked */
+		wr(l, TMICT, 0xffffffff);
+		assert_int_equal(wait_interrupt(f, l), 0x30);
+		uint32_t start = rd(l, TMCCT);
+		wr(l, EOI, 0);
+		for (unsigned tick = 0; tick < 100; tick++) {
+			assert_int_equal(wait_interrupt(f, l), 0x30);
+			wr(l, EOI, 0);
+		}
+		uint32_t delta = start - rd(l, TMCCT);
+		/* Bus clocks per jiffy: 1 GHz / HZ = 1000000 (PIT: 1193 ticks
+		 * are 999847 ns). */
+		uint64_t per_jiffy = (uint64_t)delta * 16 / 100;
+		assert_in_range(per_jiffy, 999000, 1001000);
+		wr(l, TMICT, 0);
+		fim_outb(f, 0x43, 0x30);                /* PIT: one-shot, silent */
+		fim_write(f, 0xfed00010, 8, 0);
+	}
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -621,6 +682,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_eoi_broadcast_to_ioapic, setup, fim_teardown),
 		cmocka_unit_test_setup_teardown(test_x2apic, setup, fim_teardown),
 		cmocka_unit_test_setup_teardown(test_esr, setup, fim_teardown),
+		cmocka_unit_test_setup_teardown(test_linux_apic_calibration, fim_setup_pc, fim_teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
