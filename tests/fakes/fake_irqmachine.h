@@ -13,6 +13,7 @@
 #ifndef LODGE_FAKE_IRQMACHINE_H
 #define LODGE_FAKE_IRQMACHINE_H
 
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stdint.h>
 
@@ -28,8 +29,8 @@ struct pit;
 
 struct fim {
 	struct machine *m;
-	int64_t now;
-	unsigned kicks[CONFIG_MAX_CPUS];
+	_Atomic int64_t now;            /* atomic: threaded tests read it from vCPUs */
+	_Atomic unsigned kicks[CONFIG_MAX_CPUS];
 	/* Engine lines (fim_create_kvm) or a capture irqchip (fim_capture_irqs). */
 	int level[IRQ_MAX_GSI];
 	unsigned rises[IRQ_MAX_GSI];
