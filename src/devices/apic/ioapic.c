@@ -221,6 +221,8 @@ static void ioapic_reset(void *dev)
 static void ioapic_destroy(void *dev)
 {
 	struct ioapic *io = dev;
+	if (io->bus)
+		apicbus_attach_ioapic(io->bus, NULL);
 	iobus_remove(io->region);
 	free(io);
 }

@@ -77,6 +77,11 @@ void lapic_reset(struct lapic *l, bool bsp);
  *    in wait-for-SIPI after lapic_reset(l, false).
  *  - lapic_set_tsc_deadline() is ignored unless LVT timer is in TSC-deadline
  *    mode; a deadline at or before now fires at once.
+ *  - lapic_mmio_read(offset) returns the register dword holding offset,
+ *    shifted right by 8 * (offset & 3), so byte and word reads need only a
+ *    mask; lapic_mmio_write() acts on whole registers (offset & 0xf == 0)
+ *    and ignores other writes (SDM 10.4.1: 32-bit aligned accesses only).
+ *    Both read 0 / do nothing while lapic_mmio_active() is false.
  */
 /* True while the xAPIC MMIO page is decoded: globally enabled and not in
  * x2APIC mode. Otherwise accesses to lapic_base() go to memory. */

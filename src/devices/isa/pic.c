@@ -435,6 +435,8 @@ static void pic_reset(void *dev)
 static void pic_destroy(void *dev)
 {
 	struct pic *p = dev;
+	if (p->bus)
+		apicbus_attach_pic(p->bus, NULL);
 	iobus_remove(p->r_master);
 	iobus_remove(p->r_slave);
 	iobus_remove(p->r_elcr);

@@ -538,6 +538,8 @@ static void pit_reset(void *dev)
 static void pit_destroy(void *dev)
 {
 	struct pit *p = dev;
+	if (p->bus)
+		apicbus_watch_irq(p->bus, 0, NULL, NULL);
 	vtimer_destroy(p->timer);
 	iobus_remove(p->r_pit);
 	iobus_remove(p->r_61);
