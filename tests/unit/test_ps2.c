@@ -92,6 +92,14 @@ static unsigned mouse_drain(struct fixture *f, uint8_t *out, unsigned max)
 		assert_memory_equal(got_, want_, sizeof(want_));               \
 	} while (0)
 
+/* F0 n: select scan-code set n (both bytes acknowledged). */
+static void kbd_set(struct fixture *f, uint8_t set)
+{
+	ps2kbd_write(f->kbd, 0xf0);
+	ps2kbd_write(f->kbd, set);
+	EXPECT_KBD(f, 0xfa, 0xfa);
+}
+
 static void press(struct fixture *f, unsigned key)
 {
 	ps2kbd_key(f->kbd, key, true);
@@ -143,18 +151,14 @@ static void test_scan_code_sets(void **state)
 	release(f, INPUT_KEY_RCTRL);
 	EXPECT_KBD(f, 0x1c, 0xf0, 0x1c, 0xe0, 0x14, 0xe0, 0xf0, 0x14);
 
-	ps2kbd_write(f->kbd, 0xf0);
-	ps2kbd_write(f->kbd, 0x01);
-	EXPECT_KBD(f, 0xfa, 0xfa);
+	kbd_set(f, 1);
 	press(f, INPUT_KEY_A);
 	release(f, INPUT_KEY_A);
 	press(f, INPUT_KEY_RCTRL);
 	release(f, INPUT_KEY_RCTRL);
 	EXPECT_KBD(f, 0x1e, 0x9e, 0xe0, 0x1d, 0xe0, 0x9d);
 
-	ps2kbd_write(f->kbd, 0xf0);
-	ps2kbd_write(f->kbd, 0x03);
-	EXPECT_KBD(f, 0xfa, 0xfa);
+	kbd_set(f, 3);
 	press(f, INPUT_KEY_ESCAPE);
 	release(f, INPUT_KEY_ESCAPE);
 	press(f, INPUT_KEY_RCTRL);
@@ -194,9 +198,7 @@ static void test_pause_and_print_screen(void **state)
 	release(f, INPUT_KEY_LALT);
 	EXPECT_KBD(f, 0x11, 0x84, 0xf0, 0x84, 0xf0, 0x11);
 
-	ps2kbd_write(f->kbd, 0xf0);
-	ps2kbd_write(f->kbd, 0x01);
-	kbd_drain(f, (uint8_t[4]){ 0 }, 4);
+	kbd_set(f, 1);
 	press(f, INPUT_KEY_PAUSE);
 	release(f, INPUT_KEY_PAUSE);
 	EXPECT_KBD(f, 0xe1, 0x1d, 0x45, 0xe1, 0x9d, 0xc5);
@@ -270,9 +272,7 @@ static void test_buffer_overrun(void **state)
 	EXPECT_KBD(f, 0xf0, 0x1c);
 	/* Set 1's overrun code is FF. A sequence that does not fit whole is
 	 * not split. */
-	ps2kbd_write(f->kbd, 0xf0);
-	ps2kbd_write(f->kbd, 0x01);
-	kbd_drain(f, got, sizeof(got));
+	kbd_set(f, 1);
 	for (unsigned i = 1; i < 16; i++)
 		release(f, keys[i]);            /* 15 one-byte breaks */
 	press(f, INPUT_KEY_UP);                 /* E0 48 does not fit */
@@ -308,10 +308,9 @@ static void test_enable_disable(void **state)
 static void test_set3_key_modes(void **state)
 {
 	struct fixture *f = *state;
-	ps2kbd_write(f->kbd, 0xf0);
-	ps2kbd_write(f->kbd, 0x03);
+	kbd_set(f, 3);
 	ps2kbd_write(f->kbd, 0xf9);             /* every key make-only */
-	EXPECT_KBD(f, 0xfa, 0xfa, 0xfa);
+	EXPECT_KBD(f, 0xfa);
 	press(f, INPUT_KEY_A);
 	release(f, INPUT_KEY_A);
 	EXPECT_KBD(f, 0x1c);
