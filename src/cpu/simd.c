@@ -292,6 +292,21 @@ int simd_exec(struct simd_state *s, struct simd_env *env, const ZydisDecodedInst
 	int rc = simd_gate_check(s, env, gate, &ferr);
 	if (rc != SIMD_OK)
 		return rc;
+	bool mmx = (gate == GATE_MMX || gate == GATE_MIXED) &&
+		   insn->mnemonic != ZYDIS_MNEMONIC_EMMS;
+	/*
+	 * A form with an MMX register operand enters MMX mode (TOP = 0, tags
+	 * valid) once its source has been fetched, as this host does: also
+	 * when it then raises #XM (CVTPS2PI), but not when its load faults or
+	 * is misaligned. An MMX store that faults (MOVQ m64, mm) has set TOP to
+	 * 0 but not yet the tags; MASKMOVQ has done both. Doing that part
+	 * before the store keeps it right for a core whose memory callbacks
+	 * unwind instead of returning false.
+	 */
+	if (mmx && insn->mnemonic == ZYDIS_MNEMONIC_MASKMOVQ)
+		simd_mmx_enter(s);
+	else if (mmx && simd_stores_to_mem(insn, ops))
+		s->x87.fsw &= (uint16_t)~X87_SW_TOP;
 
 	switch (unit) {
 	case UNIT_X87:
@@ -309,21 +324,8 @@ int simd_exec(struct simd_state *s, struct simd_env *env, const ZydisDecodedInst
 	case UNIT_NONE:
 		return SIMD_EXC_UD;
 	}
-	/*
-	 * A form with an MMX register operand enters MMX mode (TOP = 0, tags
-	 * valid) once its source has been fetched, as this host does: also
-	 * when it then raises #XM (CVTPS2PI), but not when its load faults or
-	 * is misaligned. A store that faults (MOVQ m64, mm) has set TOP to 0
-	 * but not yet the tags, except MASKMOVQ, which has done both.
-	 */
-	if ((gate == GATE_MMX || gate == GATE_MIXED) && insn->mnemonic != ZYDIS_MNEMONIC_EMMS) {
-		if (rc == SIMD_OK || rc == SIMD_EXC_XM || rc == SIMD_EXC_UD)
-			simd_mmx_enter(s);
-		else if (rc == SIMD_FAULTED && insn->mnemonic == ZYDIS_MNEMONIC_MASKMOVQ)
-			simd_mmx_enter(s);
-		else if (rc == SIMD_FAULTED && simd_stores_to_mem(insn, ops))
-			s->x87.fsw &= (uint16_t)~X87_SW_TOP;
-	}
+	if (mmx && (rc == SIMD_OK || rc == SIMD_EXC_XM || rc == SIMD_EXC_UD))
+		simd_mmx_enter(s);
 	if (rc != SIMD_OK)
 		return rc;
 	return ferr ? SIMD_FERR : SIMD_OK;

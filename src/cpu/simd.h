@@ -16,7 +16,12 @@
  * Faults: simd_exec() returns SIMD_OK, or one of the SIMD_EXC_* codes for the
  * core to raise (with no architectural change made by the instruction), or
  * SIMD_FAULTED when an env memory access already raised a fault (page fault,
- * #GP, #SS) and the instruction must be abandoned.
+ * #GP, #SS) and the instruction must be abandoned. The only changes that
+ * survive an exception are the ones the hardware itself makes first: the
+ * MXCSR flags an #XM (or its #UD when CR4.OSXMMEXCPT=0) reports, and the
+ * x87-to-MMX switch (TOP = 0) of an MMX form. A core whose env callbacks
+ * unwind instead of returning false is fine too: memory is read before and
+ * written after everything else, and nothing is committed in between.
  *
  * Intel SDM Vol. 1 chapters 8-12; Vol. 2 instruction pages.
  */
