@@ -263,60 +263,64 @@ static int sse_comis(struct simd_state *s, struct simd_env *env,
 	return SIMD_OK;
 }
 
+/* How each CVT instruction maps onto scalar host conversions. */
+enum { CVT_INT_SRC = 1, CVT_ZERO_UPPER = 2, CVT_W_SRC = 4, CVT_W_DST = 8 };
+
+struct sse_cvt {
+	ZydisMnemonic m;
+	enum simd_host_op op, op64;     /* op64: 64-bit integer side (CVT_W_*) */
+	uint8_t count, in_esz, out_esz, flags;
+};
+
+static const struct sse_cvt sse_cvts[] = {
+	{ ZYDIS_MNEMONIC_CVTSS2SD, SIMD_HOP_CVTSS2SD, 0, 1, 4, 8, 0 },
+	{ ZYDIS_MNEMONIC_CVTSD2SS, SIMD_HOP_CVTSD2SS, 0, 1, 8, 4, 0 },
+	{ ZYDIS_MNEMONIC_CVTPS2PD, SIMD_HOP_CVTSS2SD, 0, 2, 4, 8, 0 },
+	{ ZYDIS_MNEMONIC_CVTPD2PS, SIMD_HOP_CVTSD2SS, 0, 2, 8, 4, CVT_ZERO_UPPER },
+	{ ZYDIS_MNEMONIC_CVTSI2SS, SIMD_HOP_CVTSI2SS32, SIMD_HOP_CVTSI2SS64, 1, 4, 4,
+	  CVT_INT_SRC | CVT_W_SRC },
+	{ ZYDIS_MNEMONIC_CVTSI2SD, SIMD_HOP_CVTSI2SD32, SIMD_HOP_CVTSI2SD64, 1, 4, 8,
+	  CVT_INT_SRC | CVT_W_SRC },
+	{ ZYDIS_MNEMONIC_CVTSS2SI, SIMD_HOP_CVTSS2SI32, SIMD_HOP_CVTSS2SI64, 1, 4, 8, CVT_W_DST },
+	{ ZYDIS_MNEMONIC_CVTTSS2SI, SIMD_HOP_CVTTSS2SI32, SIMD_HOP_CVTTSS2SI64, 1, 4, 8, CVT_W_DST },
+	{ ZYDIS_MNEMONIC_CVTSD2SI, SIMD_HOP_CVTSD2SI32, SIMD_HOP_CVTSD2SI64, 1, 8, 8, CVT_W_DST },
+	{ ZYDIS_MNEMONIC_CVTTSD2SI, SIMD_HOP_CVTTSD2SI32, SIMD_HOP_CVTTSD2SI64, 1, 8, 8, CVT_W_DST },
+	{ ZYDIS_MNEMONIC_CVTDQ2PS, SIMD_HOP_CVTSI2SS32, 0, 4, 4, 4, CVT_INT_SRC },
+	{ ZYDIS_MNEMONIC_CVTPS2DQ, SIMD_HOP_CVTSS2SI32, 0, 4, 4, 4, 0 },
+	{ ZYDIS_MNEMONIC_CVTTPS2DQ, SIMD_HOP_CVTTSS2SI32, 0, 4, 4, 4, 0 },
+	{ ZYDIS_MNEMONIC_CVTDQ2PD, SIMD_HOP_CVTSI2SD32, 0, 2, 4, 8, CVT_INT_SRC },
+	{ ZYDIS_MNEMONIC_CVTPD2DQ, SIMD_HOP_CVTSD2SI32, 0, 2, 8, 4, CVT_ZERO_UPPER },
+	{ ZYDIS_MNEMONIC_CVTTPD2DQ, SIMD_HOP_CVTTSD2SI32, 0, 2, 8, 4, CVT_ZERO_UPPER },
+	{ ZYDIS_MNEMONIC_CVTPI2PS, SIMD_HOP_CVTSI2SS32, 0, 2, 4, 4, CVT_INT_SRC },
+	{ ZYDIS_MNEMONIC_CVTPI2PD, SIMD_HOP_CVTSI2SD32, 0, 2, 4, 8, CVT_INT_SRC },
+	{ ZYDIS_MNEMONIC_CVTPS2PI, SIMD_HOP_CVTSS2SI32, 0, 2, 4, 4, 0 },
+	{ ZYDIS_MNEMONIC_CVTTPS2PI, SIMD_HOP_CVTTSS2SI32, 0, 2, 4, 4, 0 },
+	{ ZYDIS_MNEMONIC_CVTPD2PI, SIMD_HOP_CVTSD2SI32, 0, 2, 8, 4, 0 },
+	{ ZYDIS_MNEMONIC_CVTTPD2PI, SIMD_HOP_CVTTSD2SI32, 0, 2, 8, 4, 0 },
+};
+
+static const struct sse_cvt *sse_cvt_find(ZydisMnemonic m)
+{
+	for (unsigned i = 0; i < sizeof(sse_cvts) / sizeof(sse_cvts[0]); i++)
+		if (sse_cvts[i].m == m)
+			return &sse_cvts[i];
+	return NULL;
+}
+
 /*
  * Every CVT instruction. The lanes read `count` elements of `in_esz` bytes
  * from the source; integer sources go through rax, FP ones through xmm1.
+ * The 64-bit forms (REX.W) are told by the general register's width.
  */
 static int sse_convert(struct simd_state *s, struct simd_env *env,
-		       const ZydisDecodedInstruction *insn, const ZydisDecodedOperand *ops)
+		       const ZydisDecodedInstruction *insn, const ZydisDecodedOperand *ops,
+		       const struct sse_cvt *cv)
 {
-	enum simd_host_op op;
-	unsigned count, in_esz, out_esz;
-	bool int_src = false, zero_upper = false;
-	bool r64 = ops[0].size == 64;   /* GPR destination width */
-	bool i64 = ops[1].size == 64;   /* GPR/memory integer source width */
-
-	switch (insn->mnemonic) {
-	case ZYDIS_MNEMONIC_CVTSS2SD: op = SIMD_HOP_CVTSS2SD; count = 1; in_esz = 4; out_esz = 8; break;
-	case ZYDIS_MNEMONIC_CVTSD2SS: op = SIMD_HOP_CVTSD2SS; count = 1; in_esz = 8; out_esz = 4; break;
-	case ZYDIS_MNEMONIC_CVTPS2PD: op = SIMD_HOP_CVTSS2SD; count = 2; in_esz = 4; out_esz = 8; break;
-	case ZYDIS_MNEMONIC_CVTPD2PS:
-		op = SIMD_HOP_CVTSD2SS; count = 2; in_esz = 8; out_esz = 4; zero_upper = true; break;
-	case ZYDIS_MNEMONIC_CVTSI2SS:
-		op = i64 ? SIMD_HOP_CVTSI2SS64 : SIMD_HOP_CVTSI2SS32;
-		count = 1; in_esz = i64 ? 8 : 4; out_esz = 4; int_src = true; break;
-	case ZYDIS_MNEMONIC_CVTSI2SD:
-		op = i64 ? SIMD_HOP_CVTSI2SD64 : SIMD_HOP_CVTSI2SD32;
-		count = 1; in_esz = i64 ? 8 : 4; out_esz = 8; int_src = true; break;
-	case ZYDIS_MNEMONIC_CVTSS2SI:
-		op = r64 ? SIMD_HOP_CVTSS2SI64 : SIMD_HOP_CVTSS2SI32; count = 1; in_esz = 4; out_esz = 8; break;
-	case ZYDIS_MNEMONIC_CVTTSS2SI:
-		op = r64 ? SIMD_HOP_CVTTSS2SI64 : SIMD_HOP_CVTTSS2SI32; count = 1; in_esz = 4; out_esz = 8; break;
-	case ZYDIS_MNEMONIC_CVTSD2SI:
-		op = r64 ? SIMD_HOP_CVTSD2SI64 : SIMD_HOP_CVTSD2SI32; count = 1; in_esz = 8; out_esz = 8; break;
-	case ZYDIS_MNEMONIC_CVTTSD2SI:
-		op = r64 ? SIMD_HOP_CVTTSD2SI64 : SIMD_HOP_CVTTSD2SI32; count = 1; in_esz = 8; out_esz = 8; break;
-	case ZYDIS_MNEMONIC_CVTDQ2PS:
-		op = SIMD_HOP_CVTSI2SS32; count = 4; in_esz = 4; out_esz = 4; int_src = true; break;
-	case ZYDIS_MNEMONIC_CVTPS2DQ: op = SIMD_HOP_CVTSS2SI32; count = 4; in_esz = 4; out_esz = 4; break;
-	case ZYDIS_MNEMONIC_CVTTPS2DQ: op = SIMD_HOP_CVTTSS2SI32; count = 4; in_esz = 4; out_esz = 4; break;
-	case ZYDIS_MNEMONIC_CVTDQ2PD:
-		op = SIMD_HOP_CVTSI2SD32; count = 2; in_esz = 4; out_esz = 8; int_src = true; break;
-	case ZYDIS_MNEMONIC_CVTPD2DQ:
-		op = SIMD_HOP_CVTSD2SI32; count = 2; in_esz = 8; out_esz = 4; zero_upper = true; break;
-	case ZYDIS_MNEMONIC_CVTTPD2DQ:
-		op = SIMD_HOP_CVTTSD2SI32; count = 2; in_esz = 8; out_esz = 4; zero_upper = true; break;
-	case ZYDIS_MNEMONIC_CVTPI2PS:
-		op = SIMD_HOP_CVTSI2SS32; count = 2; in_esz = 4; out_esz = 4; int_src = true; break;
-	case ZYDIS_MNEMONIC_CVTPI2PD:
-		op = SIMD_HOP_CVTSI2SD32; count = 2; in_esz = 4; out_esz = 8; int_src = true; break;
-	case ZYDIS_MNEMONIC_CVTPS2PI: op = SIMD_HOP_CVTSS2SI32; count = 2; in_esz = 4; out_esz = 4; break;
-	case ZYDIS_MNEMONIC_CVTTPS2PI: op = SIMD_HOP_CVTTSS2SI32; count = 2; in_esz = 4; out_esz = 4; break;
-	case ZYDIS_MNEMONIC_CVTPD2PI: op = SIMD_HOP_CVTSD2SI32; count = 2; in_esz = 8; out_esz = 4; break;
-	case ZYDIS_MNEMONIC_CVTTPD2PI: op = SIMD_HOP_CVTTSD2SI32; count = 2; in_esz = 8; out_esz = 4; break;
-	default:
-		return SIMD_EXC_UD;
-	}
+	bool r64 = (cv->flags & CVT_W_DST) && ops[0].size == 64;
+	bool i64 = (cv->flags & CVT_W_SRC) && ops[1].size == 64;
+	enum simd_host_op op = r64 || i64 ? cv->op64 : cv->op;
+	unsigned count = cv->count, in_esz = i64 ? 8 : cv->in_esz, out_esz = cv->out_esz;
+	bool int_src = cv->flags & CVT_INT_SRC, zero_upper = cv->flags & CVT_ZERO_UPPER;
 
 	union simd_vec b;
 	int rc = simd_vec_read_src(s, env, insn, &ops[1], &b);
@@ -496,18 +500,12 @@ int simd_sse_exec(struct simd_state *s, struct simd_env *env,
 	case ZYDIS_MNEMONIC_HADDPS: case ZYDIS_MNEMONIC_HADDPD:
 	case ZYDIS_MNEMONIC_HSUBPS: case ZYDIS_MNEMONIC_HSUBPD:
 		return sse_horizontal(s, env, insn, ops);
-	case ZYDIS_MNEMONIC_CVTPI2PS: case ZYDIS_MNEMONIC_CVTPS2PI: case ZYDIS_MNEMONIC_CVTTPS2PI:
-	case ZYDIS_MNEMONIC_CVTSI2SS: case ZYDIS_MNEMONIC_CVTSS2SI: case ZYDIS_MNEMONIC_CVTTSS2SI:
-	case ZYDIS_MNEMONIC_CVTPI2PD: case ZYDIS_MNEMONIC_CVTPD2PI: case ZYDIS_MNEMONIC_CVTTPD2PI:
-	case ZYDIS_MNEMONIC_CVTSI2SD: case ZYDIS_MNEMONIC_CVTSD2SI: case ZYDIS_MNEMONIC_CVTTSD2SI:
-	case ZYDIS_MNEMONIC_CVTPS2PD: case ZYDIS_MNEMONIC_CVTPD2PS:
-	case ZYDIS_MNEMONIC_CVTSS2SD: case ZYDIS_MNEMONIC_CVTSD2SS:
-	case ZYDIS_MNEMONIC_CVTDQ2PS: case ZYDIS_MNEMONIC_CVTPS2DQ: case ZYDIS_MNEMONIC_CVTTPS2DQ:
-	case ZYDIS_MNEMONIC_CVTDQ2PD: case ZYDIS_MNEMONIC_CVTPD2DQ: case ZYDIS_MNEMONIC_CVTTPD2DQ:
-		return sse_convert(s, env, insn, ops);
 	default:
 		break;
 	}
+	const struct sse_cvt *cv = sse_cvt_find(m);
+	if (cv)
+		return sse_convert(s, env, insn, ops, cv);
 	if (sse_arith_op(m, &op, &esz, &count))
 		return sse_elementwise(s, env, insn, ops, op, esz, count);
 	return sse_move(s, env, insn, ops);

@@ -790,6 +790,10 @@ static void run_family(enum family fam)
 		for (unsigned c = 0; c < cases_per_form; c++)
 			run_case(&groups[i]);
 		cases += groups[i].cases;
+		if (!groups[i].cases) {
+			printf("form \"%s\": no case could be built\n", groups[i].key);
+			total_mismatches++;
+		}
 	}
 	printf("%s: %u forms, %u cases, %u mismatches\n", family_name[fam], forms, cases,
 	       total_mismatches - before);
