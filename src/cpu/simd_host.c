@@ -12,27 +12,37 @@
  * KVM engine shows the guest that very host anyway.
  *
  * x87 (Intel SDM Vol. 1 8, Vol. 2 FXSAVE/FXRSTOR): simd_host_x87_run()
- * saves the host's x87/SSE state with FXSAVE64, loads the guest's x87 state
- * (registers, TOP, tags, control word; the exception flags are loaded cleared
- * so nothing is pending), loads the guest's arithmetic flags, calls a
- * two-byte stub holding the guest's own D8-DF opcode and ModRM (memory forms
- * address the scratch operand at [rdi]), stores the result with FXSAVE64,
- * clears any exception the instruction raised with FNCLEX and restores the
- * host's state with FXRSTOR64. Unmasked x87 exceptions never trap inside the
- * monitor: x87 exceptions are delivered only at the next waiting x87
- * instruction, and the only instructions after the guest's are FXSAVE64,
- * FNCLEX and FXRSTOR64, none of which waits. Because the guest's control word
- * is loaded as is, unmasked-exception behaviour (no store, no pop, biased
- * exponents on register overflow) is the hardware's own.
+ * loads the guest's x87 state with FXRSTOR64 (registers, TOP, tags, control
+ * word; the exception flags are loaded cleared so nothing is pending), loads
+ * the guest's arithmetic flags if the instruction uses them (FCMOVcc, FCOMI),
+ * calls a two-byte stub holding the guest's own D8-DF opcode and ModRM
+ * (memory forms address the scratch operand at [rdi]), stores the result
+ * with FXSAVE64, and gives the thread its own FPU back: FNINIT (which also
+ * drops any exception the instruction raised), then the thread's x87 control
+ * word and MXCSR. Unmasked x87 exceptions never trap inside the monitor: x87
+ * exceptions are delivered only at the next waiting x87 instruction, and the
+ * only ones after the guest's are FXSAVE64, FNINIT, FLDCW (no exception is
+ * pending by then) and LDMXCSR. Because the guest's control word is loaded as
+ * is, unmasked-exception behaviour (no store, no pop, biased exponents on
+ * register overflow) is the hardware's own.
  *
- * SSE (Vol. 1 11.5): simd_host_sse_run() runs one scalar operation (ADDSS,
- * CVTSD2SI, CMPSS imm, ...) with the guest's rounding control, DAZ and FZ and
- * with every exception masked, so it never traps; simd_sse.c builds packed
- * instructions lane by lane and applies the unmasked-exception rules of
- * Vol. 1 11.5.1 itself. The host's MXCSR is saved before and restored after.
+ * SSE (Vol. 1 11.5): simd_host_sse_run() runs the lanes of an instruction
+ * as scalar operations (ADDSS, CVTSD2SI, CMPSS imm, ...) with the guest's
+ * rounding control, DAZ and FZ and with every exception masked, so it never
+ * traps, and returns their combined flags; simd_sse.c runs one lane per call
+ * when it needs each lane's own flags to apply the unmasked-exception rules
+ * of Vol. 1 11.5.1. The thread's MXCSR is restored after.
  *
- * In both cases the host state of the calling (vCPU) thread is exactly what
- * it was before the call: the caller-saved XMM registers are restored too.
+ * What "the thread's own FPU" means: the System V ABI has the x87 stack
+ * empty and XMM registers caller-saved at any call, so what the calling
+ * (vCPU) thread can observe is its x87 control word and its MXCSR. They are
+ * read on the thread's first run and restored to those values after every
+ * run: Lodge never changes them (C code on x86-64 keeps the defaults), and
+ * reading MXCSR back costs a pipeline drain (a load of what STMXCSR stored
+ * waits some two hundred cycles on current Intel cores), which once per run
+ * dominated an SSE lane. The x87 status flags, which C code on x86-64 never
+ * uses, are left clear.
+ *
  * The stubs are fixed code in .text (no code is generated at run time); each
  * starts with ENDBR64 so that indirect calls to it are valid under CET.
  *
@@ -47,9 +57,19 @@ _Static_assert(offsetof(struct simd_host_x87, rflags) == 1048, "asm offsets");
 _Static_assert(offsetof(struct simd_host_sse, gpr) == 32, "asm offsets");
 _Static_assert(offsetof(struct simd_host_sse, mxcsr) == 40, "asm offsets");
 _Static_assert(offsetof(struct simd_host_sse, rflags) == 48, "asm offsets");
+_Static_assert(offsetof(struct simd_host_sse, stub) == 56, "asm offsets");
+_Static_assert(sizeof(struct simd_host_sse) == 64, "asm offsets");
+_Static_assert(offsetof(struct simd_host_x87, use_flags) == 1056, "asm offsets");
 
-void simd_host_x87_call(struct simd_host_x87 *h) __attribute__((visibility("hidden")));
-void simd_host_sse_call(struct simd_host_sse *f, const void *stub)
+/* The calling thread's own x87 control word and MXCSR (see the file comment). */
+struct simd_host_ctl {
+	uint32_t mxcsr;                 /* 0 */
+	uint16_t fcw;                   /* 4 */
+};
+
+void simd_host_x87_call(struct simd_host_x87 *h, const struct simd_host_ctl *ctl)
+	__attribute__((visibility("hidden")));
+void simd_host_sse_call(struct simd_host_sse *lanes, unsigned n, const struct simd_host_ctl *ctl)
 	__attribute__((visibility("hidden")));
 extern const unsigned char simd_host_x87_reg_stubs[] __attribute__((visibility("hidden")));
 extern const unsigned char simd_host_x87_mem_stubs[] __attribute__((visibility("hidden")));
@@ -67,58 +87,72 @@ extern const unsigned char simd_host_sse_stubs[] __attribute__((visibility("hidd
 __asm__(
 	"	.pushsection .text\n"
 
-	/* void simd_host_x87_call(struct simd_host_x87 *h) */
+	/* void simd_host_x87_call(struct simd_host_x87 *h, const struct simd_host_ctl *ctl) */
 	"	.balign 16\n"
 	"	.globl simd_host_x87_call\n"
 	"	.hidden simd_host_x87_call\n"
 	"	.type simd_host_x87_call, @function\n"
 	"simd_host_x87_call:\n"
 	"	endbr64\n"
-	"	push %rbp\n"
-	"	mov %rsp, %rbp\n"
 	"	push %rbx\n"
-	"	sub $520, %rsp\n"
-	"	and $-64, %rsp\n"
+	"	push %r12\n"
+	"	sub $8, %rsp\n"
 	"	mov %rdi, %rbx\n"
-	"	fxsave64 (%rsp)\n"              /* host x87/SSE state */
+	"	mov %rsi, %r12\n"
 	"	fxrstor64 0(%rbx)\n"            /* guest x87 state, nothing pending */
+	"	lea 1024(%rbx), %rdi\n"
+	"	testl $1, 1056(%rbx)\n"
+	"	jz 1f\n"
 	"	pushfq\n"                       /* host flags */
 	"	pushq 1048(%rbx)\n"
 	"	popfq\n"                        /* guest OF SF ZF AF PF CF */
-	"	lea 1024(%rbx), %rdi\n"
 	"	call *1040(%rbx)\n"
 	"	pushfq\n"
 	"	popq 1048(%rbx)\n"
 	"	popfq\n"
-	"	fxsave64 512(%rbx)\n"           /* does not wait: no #MF here */
-	"	fnclex\n"
-	"	fxrstor64 (%rsp)\n"
-	"	mov -8(%rbp), %rbx\n"
-	"	leave\n"
+	"	jmp 2f\n"
+	"1:	call *1040(%rbx)\n"
+	"2:	fxsave64 512(%rbx)\n"         /* does not wait: no #MF here */
+	"	fninit\n"                       /* empty stack, nothing pending */
+	"	fldcw 4(%r12)\n"
+	"	ldmxcsr 0(%r12)\n"
+	"	add $8, %rsp\n"
+	"	pop %r12\n"
+	"	pop %rbx\n"
 	"	ret\n"
 	"	.size simd_host_x87_call, . - simd_host_x87_call\n"
 
-	/* void simd_host_sse_call(struct simd_host_sse *f, const void *stub) */
+	/* void simd_host_sse_call(struct simd_host_sse *lanes, unsigned n,
+	 *                         const struct simd_host_ctl *ctl), n >= 1 */
 	"	.balign 16\n"
 	"	.globl simd_host_sse_call\n"
 	"	.hidden simd_host_sse_call\n"
 	"	.type simd_host_sse_call, @function\n"
 	"simd_host_sse_call:\n"
 	"	endbr64\n"
-	"	sub $8, %rsp\n"
-	"	stmxcsr (%rsp)\n"
-	"	movdqu (%rdi), %xmm0\n"
-	"	movdqu 16(%rdi), %xmm1\n"
-	"	mov 32(%rdi), %rax\n"
-	"	ldmxcsr 40(%rdi)\n"
-	"	call *%rsi\n"
-	"	stmxcsr 40(%rdi)\n"
+	"	push %rbx\n"
+	"	push %r12\n"
+	"	push %r13\n"
+	"	mov %rdi, %rbx\n"
+	"	mov %esi, %r12d\n"
+	"	mov %rdx, %r13\n"
+	"	ldmxcsr 40(%rdi)\n"             /* the first lane's control word */
+	"1:	movdqu (%rbx), %xmm0\n"
+	"	movdqu 16(%rbx), %xmm1\n"
+	"	mov 32(%rbx), %rax\n"
+	"	call *56(%rbx)\n"
+	"	movdqu %xmm0, (%rbx)\n"
+	"	mov %rax, 32(%rbx)\n"
 	"	pushfq\n"
-	"	popq 48(%rdi)\n"
-	"	ldmxcsr (%rsp)\n"
-	"	movdqu %xmm0, (%rdi)\n"
-	"	mov %rax, 32(%rdi)\n"
-	"	add $8, %rsp\n"
+	"	popq 48(%rbx)\n"
+	"	add $64, %rbx\n"
+	"	dec %r12d\n"
+	"	jnz 1b\n"
+	"	stmxcsr 40(%rdi)\n"             /* all the lanes' flags */
+	"	ldmxcsr 0(%r13)\n"
+	"	pop %r13\n"
+	"	pop %r12\n"
+	"	pop %rbx\n"
 	"	ret\n"
 	"	.size simd_host_sse_call, . - simd_host_sse_call\n"
 
@@ -229,10 +263,22 @@ const void *simd_host_x87_stub(uint8_t opcode, uint8_t modrm)
 	return simd_host_x87_mem_stubs + ((o << 3) | reg) * 8;
 }
 
+/* The calling thread's x87 control word and MXCSR, as first seen. */
+static const struct simd_host_ctl *simd_host_ctl_get(void)
+{
+	static _Thread_local struct simd_host_ctl ctl;
+	static _Thread_local bool have;
+	if (!have) {
+		__asm__ volatile("stmxcsr %0\n\tfnstcw %1" : "=m"(ctl.mxcsr), "=m"(ctl.fcw));
+		have = true;
+	}
+	return &ctl;
+}
+
 /* Runs h->stub on the guest state in h->fx_in; see the file comment. */
 void simd_host_x87_run(struct simd_host_x87 *h)
 {
-	simd_host_x87_call(h);
+	simd_host_x87_call(h, simd_host_ctl_get());
 }
 
 /*
@@ -299,12 +345,15 @@ bool simd_host_inexact_unbounded(enum simd_host_op op, uint64_t a, uint64_t b, u
 }
 
 /*
- * Runs one scalar operation. f->mxcsr must hold only RC, DAZ, FZ and all six
- * mask bits (the callers guarantee it): with every exception masked the host
- * cannot trap, and with no reserved bit set LDMXCSR cannot fault.
+ * Runs lane i as op[i] on lanes[i], for 1 <= n <= 4, under lanes[0].mxcsr's
+ * RC, DAZ and FZ with every exception masked (so the host cannot trap, and no
+ * reserved bit can make LDMXCSR fault). Returns with lanes[0].mxcsr holding
+ * the flags all the lanes raised together.
  */
-void simd_host_sse_run(enum simd_host_op op, struct simd_host_sse *f)
+void simd_host_sse_run(const enum simd_host_op *op, struct simd_host_sse *lanes, unsigned n)
 {
-	f->mxcsr = (f->mxcsr & (MXCSR_RC | MXCSR_DAZ | MXCSR_FZ)) | MXCSR_MASKS;
-	simd_host_sse_call(f, simd_host_sse_stubs + (unsigned)op * 16);
+	lanes[0].mxcsr = (lanes[0].mxcsr & (MXCSR_RC | MXCSR_DAZ | MXCSR_FZ)) | MXCSR_MASKS;
+	for (unsigned i = 0; i < n; i++)
+		lanes[i].stub = simd_host_sse_stubs + (unsigned)op[i] * 16;
+	simd_host_sse_call(lanes, n, simd_host_ctl_get());
 }

@@ -93,9 +93,13 @@ struct simd_host_x87 {
 	_Alignas(16) uint8_t mem[16];           /* 1024: the memory operand, at [rdi] */
 	const void *stub;                       /* 1040: the instruction, then ret */
 	uint64_t rflags;                        /* 1048: arithmetic flags in and out */
+	uint32_t use_flags;                     /* 1056: load/store RFLAGS around it */
 };
 
-/* One scalar SSE operation on the host (simd_host.c); offsets fixed. */
+/*
+ * One scalar SSE operation on the host (simd_host.c), one lane of an
+ * instruction; offsets fixed. Only the first lane's mxcsr is used.
+ */
 struct simd_host_sse {
 	uint64_t a[2];                  /*  0: xmm0 in, result out */
 	uint64_t b[2];                  /* 16: xmm1 in */
@@ -103,6 +107,7 @@ struct simd_host_sse {
 	uint32_t mxcsr;                 /* 40: control in, status out */
 	uint32_t pad;
 	uint64_t rflags;                /* 48: flags out (COMISS/UCOMISS) */
+	const void *stub;               /* 56: set by simd_host_sse_run */
 };
 
 struct simd_state {
@@ -154,7 +159,7 @@ enum simd_host_op {
 /* simd_host.c */
 void simd_host_x87_run(struct simd_host_x87 *h);
 const void *simd_host_x87_stub(uint8_t opcode, uint8_t modrm);
-void simd_host_sse_run(enum simd_host_op op, struct simd_host_sse *f);
+void simd_host_sse_run(const enum simd_host_op *op, struct simd_host_sse *lanes, unsigned n);
 bool simd_host_inexact_unbounded(enum simd_host_op op, uint64_t a, uint64_t b, uint32_t mxcsr);
 
 /* simd.c: operand access shared by the instruction files. */

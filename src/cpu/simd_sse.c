@@ -52,24 +52,35 @@ static int sse_exception(const struct simd_env *env)
 	return env->cr4 & SIMD_CR4_OSXMMEXCPT ? SIMD_EXC_XM : SIMD_EXC_UD;
 }
 
-static uint32_t sse_lane_run(const struct sse_lane *ln, uint32_t mxcsr, uint64_t *res,
-			     uint64_t *rflags)
+/*
+ * Runs lanes ln[0..n) together; returns the flags they raised, their results
+ * in res[] and the last lane's RFLAGS in *rflags (COMISS has one lane).
+ */
+static uint32_t sse_lanes_run(const struct sse_lane *ln, unsigned n, uint32_t mxcsr,
+			      uint64_t *res, uint64_t *rflags)
 {
-	struct simd_host_sse h = {
-		.a = { ln->a, 0 }, .b = { ln->b, 0 }, .gpr = ln->gpr, .mxcsr = mxcsr,
-	};
-	simd_host_sse_run(ln->op, &h);
-	if (res)
-		*res = sse_op_int_result(ln->op) ? h.gpr : h.a[0];
+	struct simd_host_sse h[4];
+	enum simd_host_op op[4] = { 0 };
+	for (unsigned i = 0; i < n && i < 4; i++) {
+		h[i] = (struct simd_host_sse){
+			.a = { ln[i].a, 0 }, .b = { ln[i].b, 0 }, .gpr = ln[i].gpr, .mxcsr = mxcsr,
+		};
+		op[i] = ln[i].op;
+	}
+	simd_host_sse_run(op, h, n);
+	for (unsigned i = 0; res && i < n; i++)
+		res[i] = sse_op_int_result(op[i]) ? h[i].gpr : h[i].a[0];
 	if (rflags)
-		*rflags = h.rflags;
-	return h.mxcsr & MXCSR_FLAGS;
+		*rflags = h[n - 1].rflags;
+	return h[0].mxcsr & MXCSR_FLAGS;
 }
 
 /*
  * Runs `n` lanes and decides the outcome (see the file comment). On SIMD_OK
  * the caller commits res[]; otherwise MXCSR already holds the flags the
- * exception reports.
+ * exception reports. With every exception masked — what operating systems
+ * run with — all lanes go to the host at once; otherwise one at a time, for
+ * each lane's own flags.
  */
 static int sse_run(struct simd_state *s, const struct simd_env *env, unsigned n,
 		   const struct sse_lane *ln, uint64_t *res, uint64_t *rflags)
@@ -77,8 +88,12 @@ static int sse_run(struct simd_state *s, const struct simd_env *env, unsigned n,
 	uint32_t unmasked = ~(s->mxcsr >> 7) & MXCSR_FLAGS;
 	uint32_t f[4], all = 0, pre = 0, post = 0;
 
+	if (!unmasked) {
+		s->mxcsr |= sse_lanes_run(ln, n, s->mxcsr, res, rflags);
+		return SIMD_OK;
+	}
 	for (unsigned i = 0; i < n; i++) {
-		f[i] = sse_lane_run(&ln[i], s->mxcsr, &res[i], rflags);
+		f[i] = sse_lanes_run(&ln[i], 1, s->mxcsr, &res[i], rflags);
 		all |= f[i];
 		pre |= f[i] & (MXCSR_IE | MXCSR_DE | MXCSR_ZE);
 	}
@@ -95,7 +110,7 @@ static int sse_run(struct simd_state *s, const struct simd_env *env, unsigned n,
 		if ((unmasked & MXCSR_OE) && (f[i] & MXCSR_OE))
 			lf = MXCSR_OE;
 		else if ((unmasked & MXCSR_UE) &&
-			 (sse_lane_run(&ln[i], s->mxcsr | MXCSR_FZ, NULL, NULL) & MXCSR_UE))
+			 (sse_lanes_run(&ln[i], 1, s->mxcsr | MXCSR_FZ, NULL, NULL) & MXCSR_UE))
 			lf = MXCSR_UE;
 		else {
 			post |= lf;

@@ -82,6 +82,8 @@ static bool x87_writes_flags(ZydisMnemonic m)
 
 static bool x87_run_store(struct simd_host_x87 *h, unsigned len, uint64_t rflags)
 {
+	/* No store instruction reads or writes RFLAGS. */
+	h->use_flags = 0;
 	static const uint8_t pat_a[16] = { [0 ... 15] = 0xa5 };
 	static const uint8_t pat_b[16] = { [0 ... 15] = 0x5a };
 
@@ -140,6 +142,7 @@ static int x87_host_exec(struct simd_state *s, struct simd_env *env,
 		}
 	} else {
 		h->rflags = host_rflags;
+		h->use_flags = rf || wf;
 		simd_host_x87_run(h);
 	}
 
