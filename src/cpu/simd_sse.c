@@ -141,9 +141,10 @@ static void vec_set_elem(union simd_vec *v, unsigned i, unsigned esz, uint64_t x
 		v->q[i] = x;
 }
 
+/* The XMM register an operand names; masked so a confused caller cannot index out. */
 static unsigned xmm_index(const ZydisDecodedOperand *op)
 {
-	return (unsigned)(op->reg.value - ZYDIS_REGISTER_XMM0);
+	return (unsigned)(op->reg.value - ZYDIS_REGISTER_XMM0) & 15;
 }
 
 /* The host operation for a packed or scalar arithmetic mnemonic. */
