@@ -197,9 +197,10 @@ static int multiboot_plan_aout(struct mb_plan *p)
 	uint64_t entry = mb_get32(h, 28);
 
 	if (header_addr < load_addr || header_addr - load_addr > p->hdr_off) {
-		log_err("boot", "multiboot kernel '%s': header_addr %#llx and load_addr %#llx put "
-			"the load start before the beginning of the file", p->path,
-			(unsigned long long)header_addr, (unsigned long long)load_addr);
+		log_err("boot", "multiboot kernel '%s': load_addr %#llx is %s header_addr %#llx "
+			"(the header is at file offset %#x)", p->path, (unsigned long long)load_addr,
+			header_addr < load_addr ? "above" : "too far below",
+			(unsigned long long)header_addr, p->hdr_off);
 		return -EINVAL;
 	}
 	uint64_t offset = p->hdr_off - (header_addr - load_addr);
