@@ -60,7 +60,7 @@ main:
         PRINT "bios: int 0x41 returned bx="
         HEX ebx, 4
         PRINT 10
-        EXIT 0
+        EXIT EXIT_PASS
 
 int41:
         mov bx, 0x41

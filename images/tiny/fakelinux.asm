@@ -229,7 +229,7 @@ main:
         shr rax, 20
         call putdec
         PRINT " MiB identity-mapped", 10
-        EXIT 0
+        EXIT EXIT_PASS
 
         align 16, db 0
         times 512 db 0

@@ -27,7 +27,7 @@ start:
         bt edx, 29
         jc enter_long_mode
 no_long_mode:                           ; no serial code in 32-bit here
-        mov al, 1
+        mov al, EXIT_FAIL
         out 0xf4, al
         hlt
 
@@ -69,10 +69,10 @@ main64:
         PRINT " reads "
         HEX rbx, 16
         PRINT " like physical", 10
-        EXIT 0
+        EXIT EXIT_PASS
 .alias_bad:
         PRINT "lm64: the alias mapping reads something else", 10
-        EXIT 1
+        EXIT EXIT_FAIL
 
 signature:      dq 0x5a5a0123456789a5
         align 4, db 0

@@ -27,7 +27,7 @@ start:
         mov ebp, ebx                    ; the boot information
         cmp eax, MB_BOOT_MAGIC
         je main
-        mov al, 1
+        mov al, EXIT_FAIL
         out 0xf4, al
 
 %include "lib/serial.inc"
@@ -131,9 +131,9 @@ main:
         repe scasd
         jne .dirty
         PRINT ", bss is zero", 10
-        EXIT 0
+        EXIT EXIT_PASS
 .dirty: PRINT ", bss is NOT zero", 10
-        EXIT 1
+        EXIT EXIT_FAIL
         align 4, db 0
 text_end:
 

@@ -59,7 +59,7 @@ second_boot:
         mov dword [MARKER], 0
         PRINT "reset: second boot:"
         call report
-        EXIT 0
+        EXIT EXIT_PASS
 
 data_value:     dd 0x600d0001
         align 4, db 0

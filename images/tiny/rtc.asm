@@ -198,11 +198,11 @@ main64:
         PRINT ", weekday "
         SHOWN 7
         PRINT 10
-        EXIT 0
+        EXIT EXIT_PASS
 
 .not_bcd:
         PRINT "rtc: a time register is not BCD", 10
-        EXIT 1
+        EXIT EXIT_FAIL
 
 ; IRQ8: register C says which interrupts happened and reading it clears
 ; them; without that read the RTC raises no further interrupt.

@@ -101,7 +101,7 @@ main64:
         call mp_scan
         jz found
         PRINT "smp: no MP floating pointer", 10
-        EXIT 1
+        EXIT EXIT_FAIL
 
 found:
         mov r12, rsi                    ; floating pointer
@@ -122,7 +122,7 @@ found:
         jz .table_ok
 .bad_table:
         PRINT "smp: bad configuration table", 10
-        EXIT 1
+        EXIT EXIT_FAIL
 .table_ok:
         PRINT 'smp: table "'
         lea rsi, [r13 + 8]
@@ -153,7 +153,7 @@ found:
         cmp al, 4
         je .lint
         PRINT "smp: unknown entry type", 10
-        EXIT 1
+        EXIT EXIT_FAIL
 .cpu:   PRINT "smp: processor, APIC ID "
         movzx eax, byte [r14 + 1]
         mov [apic_ids + rbx], al
@@ -252,7 +252,7 @@ found:
         mov eax, r13d
         call putdec
         PRINT " did not start", 10
-        EXIT 1
+        EXIT EXIT_FAIL
 .ap_next:
         inc r12d
         jmp .ap
@@ -265,7 +265,7 @@ found:
         bts rax, rcx
         HEX rax, 16
         PRINT 10
-        EXIT 0
+        EXIT EXIT_PASS
 
 ; pit_start: PIT channel 2 counts down 65535 ticks of 1.193182 MHz (55 ms),
 ; in mode 0, so its output (port 0x61 bit 5) goes high at the end (8254

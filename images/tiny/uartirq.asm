@@ -117,10 +117,10 @@ main64:
         PRINT " then IIR="
         HEX r11, 2
         PRINT 10
-        EXIT 0
+        EXIT EXIT_PASS
 
 .leak:  PRINT "uartirq: an interrupt arrived while OUT2 was clear", 10
-        EXIT 1
+        EXIT EXIT_FAIL
 
 ; IRQ4: one byte per THR-empty interrupt; IIR says which source it is.
 uart_isr:

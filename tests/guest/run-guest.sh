@@ -9,8 +9,8 @@
 #             --serial stdio ARGS...
 # and passes when COM1's output equals EXPECT/NAME.ENGINE.expect (if that
 # exists, for output that really differs by engine) or EXPECT/NAME.expect
-# byte for byte, and lodge exits with STATUS. A guest reports through the
-# debug-exit port, so a passing guest usually exits with 1 (it wrote 0).
+# byte for byte, and lodge exits with STATUS. Guests report through the
+# debug-exit port: a passing one writes 0x10, so lodge exits with 33.
 #
 # Bounds: LODGE_GUEST_TIMEOUT seconds (default 120: generous, a guest takes
 # well under one) and LODGE_GUEST_MAX_OUTPUT bytes of output (default 65536);

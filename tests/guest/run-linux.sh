@@ -7,7 +7,7 @@
 #   run-linux.sh LODGE ENGINE CACHE CPUS
 #
 # Passes when the serial output shows the init marker, the commands' output
-# and "done, status 0", and lodge exits with 1 (status 0 through the
+# and "done, status 0", and lodge exits with 33 (status 0 through the
 # debug-exit port). Skips when CACHE has no kernel (run make guest-linux)
 # or the engine cannot run here. LODGE_LINUX_TIMEOUT bounds it (default 1800
 # seconds: a real kernel on a software CPU takes a while).
@@ -43,8 +43,8 @@ for want in "lodge-initramfs: init started on Linux " "cpus: $cpus" "cmdline wor
 		fail=1
 	fi
 done
-if [ "$status" != 1 ]; then
-	echo "FAIL linux on $engine: lodge exited with $status, expected 1"
+if [ "$status" != 33 ]; then
+	echo "FAIL linux on $engine: lodge exited with $status, expected 33"
 	fail=1
 fi
 if [ $fail = 1 ]; then
