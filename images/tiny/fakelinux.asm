@@ -94,26 +94,6 @@ startup_64:                             ; load address + 0x200
 
 %include "lib/serial.inc"
 
-; putstr: print RCX bytes at RSI, stopping at a NUL or newline
-putstr:
-        push rax
-        push rcx
-        push rsi
-.next:  test rcx, rcx
-        jz .done
-        lodsb
-        test al, al
-        jz .done
-        cmp al, 10
-        je .done
-        call putc
-        dec rcx
-        jmp .next
-.done:  pop rsi
-        pop rcx
-        pop rax
-        ret
-
 main:
         PRINT "fakelinux: 64-bit entry at "
         lea rax, [rel startup_64]
@@ -142,7 +122,7 @@ main:
         HEX rsi, 8
         PRINT ': "'
         mov ecx, 256
-        call putstr
+        call putn
         PRINT '"', 10
 
         PRINT "fakelinux: initrd at "
@@ -153,7 +133,7 @@ main:
         mov eax, ecx
         call putdec
         PRINT ' bytes: "'
-        call putstr
+        call putn
         PRINT '"', 10
 
         PRINT "fakelinux: e820 map, "

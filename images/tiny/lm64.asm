@@ -12,9 +12,7 @@ ALIAS   equ 0x100000000                 ; PDPT[4]: virtual 4 GiB -> physical 0
         org LOAD
 
 %include "lib/multiboot.inc"
-        ELF32_HEADER start, 1
-        ELF32_LOAD 0, LOAD, LOAD, file_end - LOAD, bss_end - LOAD
-        MB_HEADER MB_PAGE_ALIGN | MB_MEMORY_INFO
+        MB_ELF32_KERNEL start
 
 start:
         mov esp, stack_top
@@ -35,10 +33,12 @@ no_long_mode:                           ; no serial code in 32-bit here
 %include "lib/serial.inc"
 
 main64:
-        PRINT "lm64: 64-bit code at "
-        lea rax, [rel main64]
-        HEX rax, 16
-        PRINT 10, "lm64: efer="
+        lea rax, [rel main64]           ; RIP-relative...
+        mov rbx, main64                 ; ...and absolute
+        cmp rax, rbx
+        jne .rip_bad
+        PRINT "lm64: in 64-bit mode, RIP-relative addressing works", 10
+        PRINT "lm64: efer="
         mov ecx, 0xc0000080
         rdmsr
         and eax, 0x500                  ; LME | LMA
@@ -63,23 +63,18 @@ main64:
         mov rbx, [rbx]
         cmp rax, rbx
         jne .alias_bad
-        PRINT "lm64: virtual "
-        mov rax, ALIAS + signature
-        HEX rax, 16
-        PRINT " reads "
+        PRINT "lm64: virtual 4 GiB + x reads "
         HEX rbx, 16
-        PRINT " like physical", 10
+        PRINT " like physical x", 10
         EXIT EXIT_PASS
+.rip_bad:
+        PRINT "lm64: RIP-relative and absolute addresses differ", 10
+        EXIT EXIT_FAIL
 .alias_bad:
         PRINT "lm64: the alias mapping reads something else", 10
         EXIT EXIT_FAIL
 
 signature:      dq 0x5a5a0123456789a5
-        align 4, db 0
-file_end:
-
-absolute file_end
+        MB_FILE_END
         LONGMODE_BSS
-                resb 4096
-stack_top:
-bss_end:
+        MB_STACK_END

@@ -24,9 +24,7 @@ LOAD    equ 0x100000
 %ifdef AOUT
         MB_AOUT_HEADER file_end, bss_end, start
 %else
-        ELF32_HEADER start, 1
-        ELF32_LOAD 0, LOAD, LOAD, file_end - LOAD, bss_end - LOAD
-        MB_HEADER MB_PAGE_ALIGN | MB_MEMORY_INFO
+        MB_ELF32_KERNEL start
 %endif
 
 start:
@@ -84,10 +82,7 @@ main:
         PRINT 10
 
         ; bss: the loader zeroes p_memsz - p_filesz (or up to bss_end_addr).
-        mov edi, bss_start
-        mov ecx, (zeroed_end - bss_start) / 4
-        xor eax, eax
-        repe scasd
+        BSS_IS_ZERO bss_start, zeroed_end
         jne .dirty
         PRINT "mbentry: bss is zero", 10
         jmp .a20
@@ -111,14 +106,8 @@ entry_ebx:      dd 0
 entry_eflags:   dd 0
 gdtr:           dw 0
                 dd 0
-        align 4, db 0
-file_end:
-
-absolute file_end
-bss_start:
-                resb 4096               ; must be zero at entry
+        MB_FILE_END
+bss_start:      resb 4096               ; must be zero at entry
 zeroed_end:
 a20_probe:      resd 1
-                resb 1024
-stack_top:
-bss_end:
+        MB_STACK_END

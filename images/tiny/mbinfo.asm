@@ -32,25 +32,6 @@ start:
 
 %include "lib/serial.inc"
 
-; putstr: the NUL-terminated string at ESI, up to ECX bytes or a newline
-putstr:
-        push eax
-        push ecx
-        push esi
-.next:  jecxz .done
-        lodsb
-        test al, al
-        jz .done
-        cmp al, 10
-        je .done
-        call putc
-        dec ecx
-        jmp .next
-.done:  pop esi
-        pop ecx
-        pop eax
-        ret
-
 main:
         PRINT "mbinfo: flags="
         HEX [ebp], 8
@@ -65,10 +46,10 @@ main:
         PRINT 'mbinfo: cmdline "'
         mov esi, [ebp + 16]
         mov ecx, 256
-        call putstr
+        call putn
         PRINT '"', 10, 'mbinfo: boot loader "'
         mov esi, [ebp + 64]
-        call putstr
+        call putn
         PRINT '"', 10
 
         ; mmap: entries of (size, base, length, type); size excludes itself.
@@ -112,12 +93,12 @@ main:
         PRINT ' "'
         mov esi, [edi + 8]
         mov ecx, 256
-        call putstr
+        call putn
         PRINT '": "'
         mov esi, [edi]
         mov ecx, [edi + 4]
         sub ecx, esi
-        call putstr
+        call putn
         PRINT '"', 10
         add edi, 16
         dec ebx
@@ -125,10 +106,7 @@ main:
 
 .data:  PRINT "mbinfo: data segment holds "
         HEX [data_value], 8
-        mov edi, bss_start
-        mov ecx, (zeroed_end - bss_start) / 4
-        xor eax, eax
-        repe scasd
+        BSS_IS_ZERO bss_start, zeroed_end
         jne .dirty
         PRINT ", bss is zero", 10
         EXIT EXIT_PASS

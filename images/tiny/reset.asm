@@ -10,9 +10,7 @@ MARKER  equ 0x80000                     ; free RAM below the EBDA
         org LOAD
 
 %include "lib/multiboot.inc"
-        ELF32_HEADER start, 1
-        ELF32_LOAD 0, LOAD, LOAD, file_end - LOAD, bss_end - LOAD
-        MB_HEADER MB_PAGE_ALIGN | MB_MEMORY_INFO
+        MB_ELF32_KERNEL start
 
 start:
         mov esp, stack_top
@@ -27,10 +25,7 @@ report:
         HEX ebp, 8
         PRINT " data="
         HEX [data_value], 8
-        mov edi, bss_start
-        mov ecx, (zeroed_end - bss_start) / 4
-        xor eax, eax
-        repe scasd
+        BSS_IS_ZERO bss_start, zeroed_end
         jne .dirty
         PRINT " bss=zero", 10
         ret
@@ -62,11 +57,7 @@ second_boot:
         EXIT EXIT_PASS
 
 data_value:     dd 0x600d0001
-        align 4, db 0
-file_end:
-
-absolute file_end
+        MB_FILE_END
 bss_start:      resb 1024
-zeroed_end:     resb 4096
-stack_top:
-bss_end:
+zeroed_end:
+        MB_STACK_END

@@ -16,9 +16,7 @@ LOAD    equ 0x100000
 %define GUEST_NAME "rtc"
 
 %include "lib/multiboot.inc"
-        ELF32_HEADER start, 1
-        ELF32_LOAD 0, LOAD, LOAD, file_end - LOAD, bss_end - LOAD
-        MB_HEADER MB_PAGE_ALIGN | MB_MEMORY_INFO
+        MB_ELF32_KERNEL start
 
 RTC_INDEX       equ 0x70
 RTC_DATA        equ 0x71
@@ -231,11 +229,6 @@ shown:          times 8 db 0
         align 4, db 0
 periodic:       dd 0
 update_seen:    db 0
-        align 4, db 0
-file_end:
-
-absolute file_end
+        MB_FILE_END
         LONGMODE_BSS
-                resb 4096
-stack_top:
-bss_end:
+        MB_STACK_END

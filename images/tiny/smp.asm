@@ -26,9 +26,7 @@ AP_TICKS        equ 40                  ; wait 40 x 55 ms for each AP
         org LOAD
 
 %include "lib/multiboot.inc"
-        ELF32_HEADER start, 1
-        ELF32_LOAD 0, LOAD, LOAD, file_end - LOAD, bss_end - LOAD
-        MB_HEADER MB_PAGE_ALIGN | MB_MEMORY_INFO
+        MB_ELF32_KERNEL start
 
 start:
         mov esp, stack_top
@@ -356,11 +354,6 @@ trampoline_end:
 ncpus:          dd 0
 bsp_id:         dd 0
 apic_ids:       times 64 db 0
-        align 4, db 0
-file_end:
-
-absolute file_end
+        MB_FILE_END
         LONGMODE_BSS
-                resb 4096
-stack_top:
-bss_end:
+        MB_STACK_END

@@ -15,9 +15,7 @@ LOAD    equ 0x100000
 %define GUEST_NAME "uartirq"
 
 %include "lib/multiboot.inc"
-        ELF32_HEADER start, 1
-        ELF32_LOAD 0, LOAD, LOAD, file_end - LOAD, bss_end - LOAD
-        MB_HEADER MB_PAGE_ALIGN | MB_MEMORY_INFO
+        MB_ELF32_KERNEL start
 
 UART_IER        equ COM1 + 1
 UART_IIR        equ COM1 + 2            ; FCR when written
@@ -159,11 +157,6 @@ irq_count:      dd 0
         align 8, db 0
 tx_ptr:         dq 0
 tx_done:        db 0
-        align 4, db 0
-file_end:
-
-absolute file_end
+        MB_FILE_END
         LONGMODE_BSS
-                resb 4096
-stack_top:
-bss_end:
+        MB_STACK_END
