@@ -130,7 +130,12 @@ static int bios_config_option_rom(struct fw_cfg *fw, const struct config_path *p
 	if (!img)
 		return -EINVAL;
 	int rc = -EINVAL;
-	if (size < 512 || img[0] != 0x55 || img[1] != 0xaa) {
+	if (size < 512) {
+		log_err("boot", "%s: option ROM '%s' is %llu bytes, less than one 512-byte block",
+			p->origin, p->path, (unsigned long long)size);
+		goto out;
+	}
+	if (img[0] != 0x55 || img[1] != 0xaa) {
 		log_err("boot", "%s: '%s' is not an option ROM (no 55 AA signature at offset 0)",
 			p->origin, p->path);
 		goto out;

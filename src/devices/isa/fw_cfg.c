@@ -16,7 +16,8 @@
  * end before the OUT instruction completes: select (control bits 31:16) if
  * SELECT is set, then READ (copy item bytes to address, zeros past the item's
  * end), SKIP (advance), or WRITE. The device writes control back as 0 or
- * ERROR. Hostile descriptors are contained: any range outside guest RAM, a
+ * ERROR. Hostile descriptors are contained: a target range that is not all
+ * guest RAM (checked before anything is copied, so nothing changes), a
  * wrapping address, more than one operation bit or a WRITE (no item here is
  * writable) ends in ERROR; a descriptor that itself cannot be read or written
  * back is logged and dropped, and the guest sees no completion. Nothing a
@@ -238,7 +239,10 @@ static bool fw_cfg_dma_transfer(struct fw_cfg *fw, bool read, uint64_t addr, uin
 	uint32_t avail = it && fw->cur_offset < it->len ? it->len - fw->cur_offset : 0;
 	uint32_t n = length < avail ? length : avail;
 	if (read) {
-		if (addr + length < addr)
+		/* Check the whole target first: a bad range changes nothing. */
+		struct iovec iov[GUESTMEM_MAX_REGIONS];
+		if (length && guestmem_iov(fw->m->mem, addr, length, true, iov,
+					   GUESTMEM_MAX_REGIONS) < 0)
 			return true;
 		if (n && guestmem_write(fw->m->mem, addr, it->data + fw->cur_offset, n))
 			return true;

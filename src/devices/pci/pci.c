@@ -339,7 +339,7 @@ static void pci_bar_update(struct pci_dev *d, struct pci_bar *b)
 	if (rc) {
 		/* Two devices decoding one address is the guest's mistake; real
 		 * hardware would return garbage, we keep the BAR off. */
-		log_guest(LOG_WARN, "pci", "%s: BAR %u at %#llx clashes with another device; "
+		log_guest(LOG_DEBUG, "pci", "%s: BAR %u at %#llx clashes with another device; "
 			  "it does not decode", d->name, b->index, (unsigned long long)addr);
 		iobus_remove(b->region);
 		b->region = NULL;

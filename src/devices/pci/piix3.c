@@ -90,7 +90,7 @@ static uint8_t piix3_target(const struct piix3 *s, unsigned pirq)
 	if (r & PIRQRC_DISABLE)
 		return PIRQ_UNROUTED;
 	if (!(PIIX3_VALID_IRQS & (1u << irq))) {
-		log_guest(LOG_WARN, "piix3", "PIRQ%c routed to reserved IRQ %u; left unconnected",
+		log_guest(LOG_DEBUG, "piix3", "PIRQ%c routed to reserved IRQ %u; left unconnected",
 			  'A' + pirq, irq);
 		return PIRQ_UNROUTED;
 	}
