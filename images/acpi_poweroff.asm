@@ -1,0 +1,109 @@
+; acpi_poweroff: a 4 KiB "BIOS" (lodge --bios) that does what an ACPI OS does
+; at shutdown, in a few hundred instructions: it programs the PIIX4 PM
+; function's I/O base through PCI configuration mechanism #1, switches to
+; ACPI mode through SMI_CMD (0xf1 to port 0xb2), enables the power button
+; event, says so on COM1 and waits for the button (lodge presses it on
+; SIGTERM). Then it clears the event and enters S5 (SLP_TYP 0 | SLP_EN),
+; which powers the machine off: lodge exits with status 0.
+;
+; Mapped at 0xfffff000 with its low copy at 0xff000, so it runs in segment
+; 0xf000 from the reset vector on.
+
+bits 16
+org 0xf000
+
+PM_BASE   equ 0xb000
+PM1_STS   equ PM_BASE
+PM1_EN    equ PM_BASE + 2
+PM1_CNT   equ PM_BASE + 4
+PWRBTN    equ 0x0100
+SLP_EN    equ 0x2000
+SCI_EN    equ 0x0001
+PM_DEVFN  equ (1 << 3) | 3              ; 00:01.3
+COM1      equ 0x3f8
+
+start:
+	cli
+	xor ax, ax
+	mov ss, ax
+	mov sp, 0x7000
+	mov ax, cs
+	mov ds, ax
+
+	; PMBA (config 0x40) = PM_BASE | 1, PMREGMISC (config 0x80) = PMIOSE.
+	mov eax, 0x80000000 | (PM_DEVFN << 8) | 0x40
+	mov dx, 0xcf8
+	out dx, eax
+	mov eax, PM_BASE | 1
+	mov dx, 0xcfc
+	out dx, eax
+	mov eax, 0x80000000 | (PM_DEVFN << 8) | 0x80
+	mov dx, 0xcf8
+	out dx, eax
+	mov al, 1
+	mov dx, 0xcfc
+	out dx, al
+
+	; ACPI_ENABLE through SMI_CMD; the "SMI handler" sets SCI_EN.
+	mov al, 0xf1
+	out 0xb2, al
+	mov dx, PM1_CNT
+	in ax, dx
+	test ax, SCI_EN
+	jz fail
+
+	mov dx, PM1_EN
+	mov ax, PWRBTN
+	out dx, ax
+	mov si, waiting
+	call puts
+
+.poll:
+	mov dx, PM1_STS
+	in ax, dx
+	test ax, PWRBTN
+	jz .poll
+
+	mov si, pressed
+	call puts
+	mov dx, PM1_STS
+	mov ax, PWRBTN
+	out dx, ax                      ; write one to clear
+	mov dx, PM1_CNT
+	mov ax, SLP_EN | SCI_EN         ; SLP_TYP 0 = S5 in SeaBIOS's tables
+	out dx, ax
+	jmp halt
+
+fail:
+	mov si, no_acpi
+	call puts
+halt:
+	hlt
+	jmp halt
+
+; Print the NUL-terminated string at DS:SI on COM1.
+puts:
+	lodsb
+	test al, al
+	jz .done
+	mov ah, al
+	mov dx, COM1 + 5
+.busy:
+	in al, dx
+	test al, 0x20                   ; transmitter holding register empty
+	jz .busy
+	mov al, ah
+	mov dx, COM1
+	out dx, al
+	jmp puts
+.done:
+	ret
+
+waiting:  db "lodge-acpi: waiting for the power button", 13, 10, 0
+pressed:  db "lodge-acpi: power button pressed, entering S5", 13, 10, 0
+no_acpi:  db "lodge-acpi: SCI_EN did not come on", 13, 10, 0
+
+	times 0xff0 - ($ - $$) db 0
+reset_vector:
+	jmp 0xf000:start
+	times 0x1000 - ($ - $$) db 0
