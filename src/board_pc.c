@@ -18,6 +18,7 @@
 #include "isa/debugport.h"
 #include "isa/fw_cfg.h"
 #include "isa/i8042.h"
+#include "isa/rtc.h"
 #include "isa/sysctl.h"
 #include "isa/uart.h"
 #include "log.h"
@@ -26,6 +27,7 @@
 #include "pci/pci.h"
 #include "pci/piix3.h"
 #include "pci/piix4_pm.h"
+#include "ui/input.h"
 
 #define EBDA_BASE 0x9fc00ULL
 #define BIOS_AREA 0xe0000ULL
@@ -50,6 +52,7 @@ struct board_pc {
 	struct pci_bus *pci;            /* bus 0, for every PCI device */
 	void *pm;                       /* PIIX4 PM: ACPI power button */
 	struct fw_cfg *fw_cfg;
+	void *rtc;
 };
 
 /* The physical memory map as firmware would report it (ACPI 6.4, 15). */
@@ -94,6 +97,56 @@ static int board_pc_serial(struct machine *m, struct board_pc *b)
 	return 0;
 }
 
+static void board_pc_cmos_word(void *rtc, unsigned index, uint64_t v, uint64_t max)
+{
+	v = v < max ? v : max;
+	rtc_cmos_set(rtc, index, (uint8_t)v);
+	rtc_cmos_set(rtc, index + 1, (uint8_t)(v >> 8));
+}
+
+/*
+ * The CMOS bytes DOS, Linux and firmware read for the machine's equipment
+ * and memory (IBM PC/AT Technical Reference, "CMOS RAM"; 0x30-0x5f as
+ * seabios-platform.md section 3 describes). The boot-order and disk bytes
+ * belong to the devices and firmware code that know them.
+ */
+static void board_pc_cmos(struct machine *m, void *rtc)
+{
+	uint64_t below = m->ram_below_4g;
+	rtc_cmos_set(rtc, RTC_CMOS_FLOPPY, 0x00);       /* no diskette drives */
+	/* Equipment: math coprocessor, pointing device, VGA, no diskettes. */
+	rtc_cmos_set(rtc, RTC_CMOS_EQUIPMENT, 0x06);
+	board_pc_cmos_word(rtc, RTC_CMOS_BASE_MEM_LO, 640, 640);
+	board_pc_cmos_word(rtc, RTC_CMOS_EXT_MEM_LO, (below - 0x100000) >> 10, 0xffff);
+	board_pc_cmos_word(rtc, RTC_CMOS_EXT_MEM2_LO, (below - 0x100000) >> 10, 0xffff);
+	board_pc_cmos_word(rtc, RTC_CMOS_MEM_16M_LO,
+			   below > 0x1000000 ? (below - 0x1000000) >> 16 : 0, 0xffff);
+	uint64_t high = m->ram_above_4g >> 16;
+	high = high < 0xffffff ? high : 0xffffff;
+	for (unsigned i = 0; i < 3; i++)
+		rtc_cmos_set(rtc, RTC_CMOS_MEM_4G_LO + i, (uint8_t)(high >> (8 * i)));
+	rtc_cmos_set(rtc, RTC_CMOS_NCPUS, (uint8_t)(m->ncpus - 1));
+	/* The AT BIOS checksum over 0x10-0x2d, high byte first. */
+	unsigned sum = 0;
+	for (unsigned i = 0x10; i <= 0x2d; i++)
+		sum += rtc_cmos_get(rtc, i);
+	rtc_cmos_set(rtc, RTC_CMOS_CHECKSUM_HI, (uint8_t)(sum >> 8));
+	rtc_cmos_set(rtc, RTC_CMOS_CHECKSUM_LO, (uint8_t)sum);
+}
+
+/* lodge run --type-at: watch every serial port for the markers. */
+static int board_pc_type_at(struct machine *m)
+{
+	const struct config *cfg = m->cfg;
+	for (unsigned i = 0; i < cfg->ntype_at; i++)
+		if (input_type_at(m->input, cfg->type_at[i].marker, cfg->type_at[i].text))
+			return -ENOMEM;
+	for (unsigned i = 0; cfg->ntype_at && i < CONFIG_MAX_SERIAL; i++)
+		if (m->serial[i])
+			chardev_set_tap(m->serial[i], input_watch_output, m->input);
+	return 0;
+}
+
 int board_pc_build(struct machine *m)
 {
 	struct board_pc *b = calloc(1, sizeof(*b));
@@ -102,6 +155,9 @@ int board_pc_build(struct machine *m)
 	m->board = b;
 	m->a20 = true;
 	board_pc_e820(m);
+	m->input = input_create(&m->dev_lock, m->clock, m->loop);
+	if (!m->input)
+		return -ENOMEM;
 
 	/* System functions: reset lines, A20, diagnostics. */
 	if (!machine_add_device(m, &sysctl_desc, NULL) ||
@@ -131,7 +187,16 @@ int board_pc_build(struct machine *m)
 	if (!b->pm)
 		return -ENOMEM;
 
-	/* What the BIOS learns about this machine. */
+	/* Devices that raise interrupts, after the interrupt controllers. */
+	b->rtc = machine_add_device(m, &rtc_desc, NULL);
+	if (!b->rtc)
+		return -ENOMEM;
+	board_pc_cmos(m, b->rtc);
+
+	/* What the BIOS learns about this machine: fw_cfg and CMOS. No disks
+	 * yet: the IDE controller reports them when it lands. */
+	const uint64_t disks[BIOS_CMOS_DISKS] = { 0 };
+	bios_cmos_fill(m, b->rtc, disks);
 	b->fw_cfg = machine_add_device(m, &fw_cfg_desc, NULL);
 	if (!b->fw_cfg)
 		return -ENOMEM;
@@ -139,8 +204,10 @@ int board_pc_build(struct machine *m)
 	if (rc)
 		return rc;
 
-	/* Serial ports last: they raise interrupts. */
-	return board_pc_serial(m, b);
+	rc = board_pc_serial(m, b);
+	if (rc)
+		return rc;
+	return board_pc_type_at(m);
 }
 
 int board_pc_boot(struct machine *m)
@@ -166,6 +233,11 @@ int board_pc_power_button(struct machine *m)
 
 void board_pc_destroy(struct machine *m)
 {
+	for (unsigned i = 0; i < CONFIG_MAX_SERIAL; i++)
+		if (m->serial[i])
+			chardev_set_tap(m->serial[i], NULL, NULL);
+	input_destroy(m->input);
+	m->input = NULL;
 	free(m->board);
 	m->board = NULL;
 }

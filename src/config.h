@@ -20,6 +20,7 @@
 #define CONFIG_MAX_MODULES 16
 #define CONFIG_MAX_OPTION_ROMS 8
 #define CONFIG_BOOT_ORDER_MAX 3         /* c, d, n: each at most once */
+#define CONFIG_MAX_TYPE_AT 16
 #define CONFIG_MIN_MEM (16ULL << 20)
 /* The BIOS used when no --kernel, --multiboot or --bios is given (Debian's
  * seabios package). */
@@ -38,6 +39,12 @@ struct config_path {
 struct config_serial {
 	enum serial_mode mode;
 	struct config_path file;
+};
+
+/* --type-at MARKER:TEXT, escapes decoded (see README "Scripted input"). */
+struct config_type_at {
+	char *marker, *text;
+	char origin[96];
 };
 
 struct config_module {
@@ -68,6 +75,8 @@ struct config {
 	bool strict_io;
 	bool debug_exit;
 	char *debug_tags;               /* --debug TAGS */
+	struct config_type_at type_at[CONFIG_MAX_TYPE_AT];
+	unsigned ntype_at;
 };
 
 void config_init(struct config *cfg);

@@ -34,10 +34,11 @@ bool bios_config_sercon(const struct machine *m);
 #define BIOS_CMOS_DISKS 4
 
 /*
- * Write the CMOS bytes SeaBIOS and old OSes read: memory sizes, CPU count,
- * boot order, century, equipment and the IDE translation hints for up to four
- * disks (disk_bytes[0..3] = primary master, primary slave, secondary master,
- * secondary slave; 0 = none). rtc is the RTC/CMOS device (isa/rtc.h).
+ * Write the CMOS bytes only the BIOS reads: the boot order (cfg->boot_order)
+ * and the ATA translation hints for up to four disks (disk_bytes[0..3] =
+ * primary master, primary slave, secondary master, secondary slave; 0 =
+ * none). rtc is the RTC/CMOS device (isa/rtc.h). Memory, CPU count and
+ * equipment bytes are the board's (board_pc.c).
  */
 void bios_cmos_fill(struct machine *m, void *rtc, const uint64_t disk_bytes[BIOS_CMOS_DISKS]);
 

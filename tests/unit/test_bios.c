@@ -20,24 +20,10 @@
 #include "fake_machine.h"
 #include "iobus.h"
 #include "isa/fw_cfg.h"
-
-/* The RTC's CMOS setter (isa/rtc.h), recorded. */
-struct fake_rtc {
-	uint8_t cmos[128];
-	unsigned writes;
-};
-
-void rtc_cmos_set(void *rtc, unsigned index, uint8_t value);
-void rtc_cmos_set(void *rtc, unsigned index, uint8_t value)
-{
-	struct fake_rtc *r = rtc;
-	assert_true(index < 128);
-	r->cmos[index] = value;
-	r->writes++;
-}
+#include "isa/rtc.h"
 
 struct env {
-	struct fake_machine *fm;
+	struct machine *m;
 	struct fw_cfg *fw;
 	char tmpdir[64];
 };
@@ -45,8 +31,8 @@ struct env {
 static int setup(void **state)
 {
 	struct env *e = calloc(1, sizeof(*e));
-	e->fm = fake_machine_create(1 << 20);
-	e->fw = fw_cfg_desc.create(&e->fm->m, NULL);
+	e->m = fake_machine_create();
+	e->fw = fw_cfg_desc.create(e->m, NULL);
 	snprintf(e->tmpdir, sizeof(e->tmpdir), "/tmp/lodge-test-bios-XXXXXX");
 	assert_non_null(mkdtemp(e->tmpdir));
 	*state = e;
@@ -57,7 +43,7 @@ static int teardown(void **state)
 {
 	struct env *e = *state;
 	fw_cfg_desc.destroy(e->fw);
-	fake_machine_destroy(e->fm);
+	fake_machine_destroy(e->m);
 	char cmd[128];
 	snprintf(cmd, sizeof(cmd), "rm -rf %s", e->tmpdir);
 	assert_int_equal(system(cmd), 0);
@@ -72,7 +58,7 @@ static uint32_t be32(const uint8_t *p)
 
 static void read_item(struct env *e, uint16_t key, uint8_t *buf, size_t n)
 {
-	struct iobus *pio = e->fm->m.pio;
+	struct iobus *pio = e->m->pio;
 	iobus_write(pio, 0x510, 2, key);
 	for (size_t i = 0; i < n; i++)
 		buf[i] = (uint8_t)iobus_read(pio, 0x511, 1);
@@ -82,7 +68,7 @@ static void read_item(struct env *e, uint16_t key, uint8_t *buf, size_t n)
 static long find_file(struct env *e, const char *name, uint16_t *key)
 {
 	uint8_t count[4], ent[64];
-	struct iobus *pio = e->fm->m.pio;
+	struct iobus *pio = e->m->pio;
 	read_item(e, FW_CFG_FILE_DIR, count, 4);
 	for (uint32_t i = 0; i < be32(count); i++) {
 		for (size_t j = 0; j < sizeof(ent); j++)
@@ -110,7 +96,7 @@ static int64_t load_int(struct env *e, const char *name)
 static void test_cpus_e820_and_fixed_keys(void **state)
 {
 	struct env *e = *state;
-	struct machine *m = &e->fm->m;
+	struct machine *m = e->m;
 	m->ncpus = 4;
 	m->ram_below_4g = 0xc0000000ULL;
 	m->ram_above_4g = 1ULL << 30;
@@ -158,7 +144,7 @@ static void test_cpus_e820_and_fixed_keys(void **state)
 static void test_smbios_type1_fields(void **state)
 {
 	struct env *e = *state;
-	assert_int_equal(bios_config_fill(&e->fm->m, e->fw), 0);
+	assert_int_equal(bios_config_fill(e->m, e->fw), 0);
 	uint8_t b[256];
 	read_item(e, FW_CFG_SMBIOS_ENTRIES, b, sizeof(b));
 	assert_int_equal(b[0] | b[1] << 8, 3);
@@ -180,7 +166,7 @@ static void test_smbios_type1_fields(void **state)
 static void test_sercon_rule(void **state)
 {
 	struct env *e = *state;
-	struct machine *m = &e->fm->m;
+	struct machine *m = e->m;
 	struct config *cfg = m->cfg;
 	/* COM1 on the terminal (the default): mirrored. */
 	assert_true(bios_config_sercon(m));
@@ -199,9 +185,9 @@ static void test_sercon_rule(void **state)
 static void test_boot_menu_on(void **state)
 {
 	struct env *e = *state;
-	e->fm->cfg.boot_menu = true;
-	e->fm->cfg.serial[0].mode = SERIAL_NONE;
-	assert_int_equal(bios_config_fill(&e->fm->m, e->fw), 0);
+	e->m->cfg->boot_menu = true;
+	e->m->cfg->serial[0].mode = SERIAL_NONE;
+	assert_int_equal(bios_config_fill(e->m, e->fw), 0);
 	assert_int_equal(load_int(e, "etc/show-boot-menu"), 1);
 	assert_int_equal(load_int(e, "etc/boot-menu-wait"), 2500);
 	uint16_t key;
@@ -221,7 +207,7 @@ static void write_file(const char *path, const void *data, size_t n)
 
 static void add_rom(struct env *e, const char *name)
 {
-	struct config *cfg = &e->fm->cfg;
+	struct config *cfg = e->m->cfg;
 	struct config_path *p = &cfg->option_roms[cfg->noption_roms++];
 	char path[160];
 	snprintf(path, sizeof(path), "%s/%s", e->tmpdir, name);
@@ -238,7 +224,7 @@ static void test_option_roms(void **state)
 	snprintf(path, sizeof(path), "%s/boot.rom", e->tmpdir);
 	write_file(path, rom, sizeof(rom));
 	add_rom(e, "boot.rom");
-	assert_int_equal(bios_config_fill(&e->fm->m, e->fw), 0);
+	assert_int_equal(bios_config_fill(e->m, e->fw), 0);
 	uint16_t key;
 	assert_int_equal(find_file(e, "genroms/boot.rom", &key), sizeof(rom));
 	uint8_t back[128];
@@ -265,68 +251,48 @@ static void test_bad_option_roms(void **state)
 		char path[160];
 		snprintf(path, sizeof(path), "%s/%s", e->tmpdir, bad[i].name);
 		write_file(path, rom, bad[i].size);
-		struct fake_machine *fm = fake_machine_create(1 << 20);
-		struct fw_cfg *fw = fw_cfg_desc.create(&fm->m, NULL);
-		struct config_path *p = &fm->cfg.option_roms[fm->cfg.noption_roms++];
+		struct machine *m = fake_machine_create();
+		struct fw_cfg *fw = fw_cfg_desc.create(m, NULL);
+		struct config_path *p = &m->cfg->option_roms[m->cfg->noption_roms++];
 		p->path = strdup(path);
 		snprintf(p->origin, sizeof(p->origin), "test.lodge:%zu", i);
-		assert_int_equal(bios_config_fill(&fm->m, fw), -EINVAL);
+		assert_int_equal(bios_config_fill(m, fw), -EINVAL);
 		fw_cfg_desc.destroy(fw);
-		fake_machine_destroy(fm);
+		fake_machine_destroy(m);
 	}
 	/* A file that is not there. */
 	add_rom(e, "missing.rom");
-	assert_int_equal(bios_config_fill(&e->fm->m, e->fw), -EINVAL);
+	assert_int_equal(bios_config_fill(e->m, e->fw), -EINVAL);
 }
 
-static void test_cmos_contents(void **state)
+static void test_cmos_boot_order_and_translation(void **state)
 {
 	struct env *e = *state;
-	struct machine *m = &e->fm->m;
-	struct fake_rtc rtc;
-	memset(&rtc, 0xff, sizeof(rtc.cmos));
-	rtc.writes = 0;
-	m->ncpus = 3;
-	m->ram_below_4g = 512ULL << 20;
-	m->ram_above_4g = 0;
-	snprintf(e->fm->cfg.boot_order, sizeof(e->fm->cfg.boot_order), "dcn");
+	struct machine *m = e->m;
+	void *rtc = rtc_desc.create(m, NULL);
+	assert_non_null(rtc);
+	snprintf(m->cfg->boot_order, sizeof(m->cfg->boot_order), "dcn");
 	const uint64_t disks[4] = { 1ULL << 30, 0, 100ULL << 20, 20ULL << 30 };
-	bios_cmos_fill(m, &rtc, disks);
-	assert_int_equal(rtc.cmos[0x10], 0);                    /* no floppies */
-	assert_int_equal(rtc.cmos[0x14], 0x06);                 /* FPU, PS/2 mouse */
-	assert_int_equal(rtc.cmos[0x15] | rtc.cmos[0x16] << 8, 640);
-	assert_int_equal(rtc.cmos[0x17] | rtc.cmos[0x18] << 8, 0xffff);   /* capped */
-	assert_int_equal(rtc.cmos[0x30] | rtc.cmos[0x31] << 8, 0xffff);
-	assert_int_equal(rtc.cmos[0x34] | rtc.cmos[0x35] << 8, (512 - 16) * 16);
-	assert_int_equal(rtc.cmos[0x5b] | rtc.cmos[0x5c] | rtc.cmos[0x5d], 0);
-	assert_int_equal(rtc.cmos[0x5f], 2);
-	assert_int_equal(rtc.cmos[0x3d], 0x23);                 /* CD, then disk */
-	assert_int_equal(rtc.cmos[0x38], 0x40);                 /* then network */
-	assert_int_equal(rtc.cmos[0x39], 0x01 | 0x40);          /* LBA: >528 MB drives */
-	assert_int_equal(rtc.cmos[0x3a], 0);
-	assert_int_equal(rtc.cmos[0x32], 0x20);                 /* 20xx, BCD */
-	/* What SeaBIOS computes from them without etc/e820. */
-	uint64_t ram = ((uint64_t)rtc.cmos[0x34] << 16 | (uint64_t)rtc.cmos[0x35] << 24) +
-		       (16ULL << 20);
-	assert_int_equal(ram, 512ULL << 20);
-
-	/* Small and big machines. */
-	m->ram_below_4g = 16ULL << 20;
-	snprintf(e->fm->cfg.boot_order, sizeof(e->fm->cfg.boot_order), "c");
+	bios_cmos_fill(m, rtc, disks);
+	assert_int_equal(rtc_cmos_get(rtc, 0x3d), 0x23);        /* CD, then disk */
+	assert_int_equal(rtc_cmos_get(rtc, 0x38), 0x40);        /* then network */
+	assert_int_equal(rtc_cmos_get(rtc, 0x39), 0x01 | 0x40); /* LBA: > 528 MB */
+	assert_int_equal(rtc_cmos_get(rtc, 0x3a), 0);
+	/* One device; no disks; the BIOS reads the nibbles in order. */
+	snprintf(m->cfg->boot_order, sizeof(m->cfg->boot_order), "c");
 	const uint64_t none[4] = { 0 };
-	bios_cmos_fill(m, &rtc, none);
-	assert_int_equal(rtc.cmos[0x17] | rtc.cmos[0x18] << 8, 15 * 1024);
-	assert_int_equal(rtc.cmos[0x34] | rtc.cmos[0x35] << 8, 0);
-	assert_int_equal(rtc.cmos[0x3d], 0x02);
-	assert_int_equal(rtc.cmos[0x38], 0x00);
-	assert_int_equal(rtc.cmos[0x39], 0);
-	m->ram_below_4g = 0xc0000000ULL;
-	m->ram_above_4g = 5ULL << 30;
-	bios_cmos_fill(m, &rtc, none);
-	assert_int_equal(rtc.cmos[0x34] | rtc.cmos[0x35] << 8, 0xbf00);
-	uint64_t high = (uint64_t)rtc.cmos[0x5b] << 16 | (uint64_t)rtc.cmos[0x5c] << 24 |
-			(uint64_t)rtc.cmos[0x5d] << 32;
-	assert_int_equal(high, 5ULL << 30);
+	bios_cmos_fill(m, rtc, none);
+	assert_int_equal(rtc_cmos_get(rtc, 0x3d), 0x02);
+	assert_int_equal(rtc_cmos_get(rtc, 0x38), 0x00);
+	assert_int_equal(rtc_cmos_get(rtc, 0x39), 0);
+	/* A disk of exactly the CHS limit needs no translation. */
+	const uint64_t edge[4] = { 1024ULL * 16 * 63 * 512, 1024ULL * 16 * 63 * 512 + 512 };
+	bios_cmos_fill(m, rtc, edge);
+	assert_int_equal(rtc_cmos_get(rtc, 0x39), 0x04);
+	snprintf(m->cfg->boot_order, sizeof(m->cfg->boot_order), "nd");
+	bios_cmos_fill(m, rtc, none);
+	assert_int_equal(rtc_cmos_get(rtc, 0x3d), 0x34);
+	rtc_desc.destroy(rtc);
 }
 
 static int run_args(struct config *cfg, char *err, size_t errlen, int argc, const char **argv)
@@ -404,7 +370,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_boot_menu_on, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_option_roms, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_bad_option_roms, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_cmos_contents, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_cmos_boot_order_and_translation, setup, teardown),
 		cmocka_unit_test(test_boot_settings),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);

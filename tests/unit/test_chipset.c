@@ -27,7 +27,7 @@
 #define PM_BASE 0xb000
 
 struct env {
-	struct fake_machine *fm;
+	struct machine *m;
 	void *host, *isa, *pm;
 	struct pci_bus *bus;
 };
@@ -35,8 +35,8 @@ struct env {
 static int setup(void **state)
 {
 	struct env *e = calloc(1, sizeof(*e));
-	e->fm = fake_machine_create(1 << 20);
-	struct machine *m = &e->fm->m;
+	e->m = fake_machine_create();
+	struct machine *m = e->m;
 	e->host = i440fx_desc.create(m, NULL);
 	assert_non_null(e->host);
 	e->bus = i440fx_bus(e->host);
@@ -56,14 +56,14 @@ static int teardown(void **state)
 	piix4_pm_desc.destroy(e->pm);
 	piix3_desc.destroy(e->isa);
 	i440fx_desc.destroy(e->host);
-	fake_machine_destroy(e->fm);
+	fake_machine_destroy(e->m);
 	free(e);
 	return 0;
 }
 
 static struct iobus *pio(struct env *e)
 {
-	return e->fm->m.pio;
+	return e->m->pio;
 }
 
 static uint32_t cfg_read(struct env *e, unsigned devfn, unsigned off, unsigned size)
@@ -122,18 +122,18 @@ static void test_config_mechanism_1(void **state)
 static void test_reset_control_register(void **state)
 {
 	struct env *e = *state;
-	fake_machine_take_requests(e->fm);
+	fake_machine_take_requests(e->m);
 	iobus_write(pio(e), 0xcf9, 1, 0x02);
 	assert_int_equal(iobus_read(pio(e), 0xcf9, 1), 0x02);
-	assert_int_equal(fake_machine_take_requests(e->fm), 0);
+	assert_int_equal(fake_machine_take_requests(e->m), 0);
 	/* A dword write to 0xcf8 is the address, never a reset. */
 	iobus_write(pio(e), CF8, 4, 0x80000600);
-	assert_int_equal(fake_machine_take_requests(e->fm), 0);
+	assert_int_equal(fake_machine_take_requests(e->m), 0);
 	iobus_write(pio(e), 0xcf9, 1, 0x06);
-	assert_int_equal(fake_machine_take_requests(e->fm), MACHINE_REQ_RESET);
+	assert_int_equal(fake_machine_take_requests(e->m), MACHINE_REQ_RESET);
 	/* A word write covering 0xcf9 reaches it too. */
 	iobus_write(pio(e), CF8, 2, 0x0400);
-	assert_int_equal(fake_machine_take_requests(e->fm), MACHINE_REQ_RESET);
+	assert_int_equal(fake_machine_take_requests(e->m), MACHINE_REQ_RESET);
 	i440fx_desc.reset(e->host);
 	assert_int_equal(iobus_read(pio(e), 0xcf9, 1), 0);
 	assert_int_equal(iobus_read(pio(e), CF8, 4), 0);
@@ -180,53 +180,53 @@ static struct pci_dev *add_fn(struct env *e, unsigned slot, unsigned pin)
 static void test_pirq_routing_and_sharing(void **state)
 {
 	struct env *e = *state;
-	struct fake_machine *fm = e->fm;
+	struct machine *m = e->m;
 	struct pci_dev *a = add_fn(e, 2, 1);    /* PIRQB */
 	struct pci_dev *b = add_fn(e, 3, 1);    /* PIRQC */
 	/* Power-on: every PIRQ disabled (0x80). */
 	assert_int_equal(cfg_read(e, ISA, 0x60, 4), 0x80808080);
 	pci_set_irq(a, true);
 	for (unsigned g = 0; g < IRQ_MAX_GSI; g++)
-		assert_int_equal(fm->level[g], 0);
+		assert_int_equal(fake_machine_irq_level(m, g), 0);
 	/* SeaBIOS's routing: A, B -> 10; C, D -> 11. Routing an asserted PIRQ
 	 * raises its IRQ at once. */
 	cfg_write(e, ISA, 0x60, 4, 0x0b0b0a0a);
-	assert_int_equal(fm->level[10], 1);
-	assert_int_equal(fm->level[11], 0);
+	assert_int_equal(fake_machine_irq_level(m, 10), 1);
+	assert_int_equal(fake_machine_irq_level(m, 11), 0);
 	/* Both PIRQs on IRQ 11: a shared, OR'ed line. */
 	cfg_write(e, ISA, 0x61, 1, 11);
-	assert_int_equal(fm->level[10], 0);
-	assert_int_equal(fm->level[11], 1);
+	assert_int_equal(fake_machine_irq_level(m, 10), 0);
+	assert_int_equal(fake_machine_irq_level(m, 11), 1);
 	pci_set_irq(b, true);
 	pci_set_irq(a, false);
-	assert_int_equal(fm->level[11], 1);
+	assert_int_equal(fake_machine_irq_level(m, 11), 1);
 	pci_set_irq(b, false);
-	assert_int_equal(fm->level[11], 0);
+	assert_int_equal(fake_machine_irq_level(m, 11), 0);
 	/* Bit 7 disconnects; reserved IRQs (0-2, 8, 13) are never driven. */
 	pci_set_irq(a, true);
-	assert_int_equal(fm->level[11], 1);
+	assert_int_equal(fake_machine_irq_level(m, 11), 1);
 	cfg_write(e, ISA, 0x61, 1, 0x8b);
-	assert_int_equal(fm->level[11], 0);
+	assert_int_equal(fake_machine_irq_level(m, 11), 0);
 	cfg_write(e, ISA, 0x61, 1, 0x02);
-	assert_int_equal(fm->level[2], 0);
+	assert_int_equal(fake_machine_irq_level(m, 2), 0);
 	cfg_write(e, ISA, 0x61, 1, 0x08);
-	assert_int_equal(fm->level[8], 0);
+	assert_int_equal(fake_machine_irq_level(m, 8), 0);
 	/* Reserved bits 6:4 are not writable. */
 	cfg_write(e, ISA, 0x61, 1, 0x7a);
 	assert_int_equal(cfg_read(e, ISA, 0x61, 1), 0x0a);
-	assert_int_equal(fm->level[10], 1);
+	assert_int_equal(fake_machine_irq_level(m, 10), 1);
 	/* An ISA device on IRQ 10 shares with the PIRQ. */
 	struct irq_line isa;
-	irq_line_init(&isa, &fm->m, 10);
+	irq_line_init(&isa, m, 10);
 	irq_line_set(&isa, true);
 	pci_set_irq(a, false);
-	assert_int_equal(fm->level[10], 1);
+	assert_int_equal(fake_machine_irq_level(m, 10), 1);
 	irq_line_set(&isa, false);
-	assert_int_equal(fm->level[10], 0);
+	assert_int_equal(fake_machine_irq_level(m, 10), 0);
 	/* Reset disconnects everything. */
 	pci_set_irq(a, true);
 	piix3_desc.reset(e->isa);
-	assert_int_equal(fm->level[10], 0);
+	assert_int_equal(fake_machine_irq_level(m, 10), 0);
 	assert_int_equal(cfg_read(e, ISA, 0x60, 4), 0x80808080);
 	pci_unregister(a);
 	pci_unregister(b);
@@ -296,45 +296,58 @@ static void test_pm_block_decoding(void **state)
 	assert_false(iobus_claimed(bus, PM_BASE));
 }
 
+/* Move guest time forward to ns since power-on. */
+static void set_time(struct env *e, int64_t ns)
+{
+	int64_t now = fake_machine_now(e->m);
+	assert_true(ns >= now);
+	fake_machine_advance(e->m, ns - now);
+}
+
+/* Guest time (ns) at which the PM timer has counted ticks. */
+static int64_t ticks_to_ns(uint64_t ticks)
+{
+	return (int64_t)(ticks / 3579545 * 1000000000ULL +
+			 (ticks % 3579545 * 1000000000ULL + 3579544) / 3579545);
+}
+
 static void test_pm_timer_rate_and_wrap(void **state)
 {
 	struct env *e = *state;
-	struct fake_machine *fm = e->fm;
 	pm_enable(e, PM_BASE);
-	fm->now_ns = 0;
 	assert_int_equal(pm_tmr(e), 0);
-	fm->now_ns = NS_PER_SEC;                /* one second: 3579545 ticks */
-	assert_int_equal(pm_tmr(e), 3579545);
-	fm->now_ns = 1000;                      /* 1 us = 3.58 ticks */
+	set_time(e, 1000);                      /* 1 us = 3.58 ticks */
 	assert_int_equal(pm_tmr(e), 3);
-	/* 24 bits: 10 s = 35795450 ticks = 0x2223c1a, wraps to 0x223c1a. */
-	fm->now_ns = 10 * NS_PER_SEC;
+	set_time(e, NS_PER_SEC);                /* one second: 3579545 ticks */
+	assert_int_equal(pm_tmr(e), 3579545);
+	/* Byte and word reads see the same counter; it is read-only. */
+	assert_int_equal(iobus_read(pio(e), PM_BASE + 8, 1), 3579545 & 0xff);
+	assert_int_equal(iobus_read(pio(e), PM_BASE + 10, 2), 3579545 >> 16);
+	iobus_write(pio(e), PM_BASE + 8, 4, 0);
+	assert_int_equal(pm_tmr(e), 3579545);
+	/* 24 bits: 10 s = 35795450 ticks, wrapped. */
+	set_time(e, 10 * NS_PER_SEC);
 	assert_int_equal(pm_tmr(e), 35795450 & 0xffffff);
 	/* After days of uptime the value is still exact. */
-	fm->now_ns = 86400LL * 3 * NS_PER_SEC + 500000000;
+	set_time(e, 86400LL * 3 * NS_PER_SEC + 500000000);
 	uint64_t ticks = 86400ULL * 3 * 3579545 + 3579545 / 2;
 	assert_int_equal(pm_tmr(e), ticks & 0xffffff);
-	/* Monotonic between wraps: step through a wrap in 7 us steps. */
-	fm->now_ns = (int64_t)((double)(1 << 24) / 3579545 * 1e9) - 2000000;
+	/* Monotonic between wraps, at the right rate: step across the next
+	 * wrap in 7 us steps (25.06 ticks each). */
+	uint64_t wrap = ((ticks >> 24) + 1) << 24;
+	set_time(e, ticks_to_ns(wrap) - 2000000);
 	uint32_t prev = pm_tmr(e), wraps = 0;
 	for (int i = 0; i < 1000; i++) {
-		fm->now_ns += 7000;
+		fake_machine_advance(e->m, 7000);
 		uint32_t v = pm_tmr(e);
 		assert_true(v <= 0xffffff);
 		if (v < prev)
 			wraps++;
 		else
-			assert_in_range(v - prev, 25, 26);     /* 7 us = 25.06 ticks */
+			assert_in_range(v - prev, 25, 26);
 		prev = v;
 	}
 	assert_int_equal(wraps, 1);
-	/* Byte reads see the same counter. */
-	fm->now_ns = NS_PER_SEC;
-	assert_int_equal(iobus_read(pio(e), PM_BASE + 8, 1), 3579545 & 0xff);
-	assert_int_equal(iobus_read(pio(e), PM_BASE + 10, 2), 3579545 >> 16);
-	/* The timer is read-only. */
-	iobus_write(pio(e), PM_BASE + 8, 4, 0);
-	assert_int_equal(pm_tmr(e), 3579545);
 }
 
 static uint16_t pm1_sts(struct env *e)
@@ -345,48 +358,48 @@ static uint16_t pm1_sts(struct env *e)
 static void test_pm_timer_status_and_sci(void **state)
 {
 	struct env *e = *state;
-	struct fake_machine *fm = e->fm;
+	struct machine *m = e->m;
 	pm_enable(e, PM_BASE);
 	assert_int_equal(pm1_sts(e) & 1, 0);
 	/* Bit 23 toggles every 2^23 ticks (2.34 s). */
-	fm->now_ns = 2 * NS_PER_SEC;
+	set_time(e, 2 * NS_PER_SEC);
 	assert_int_equal(pm1_sts(e) & 1, 0);
-	fm->now_ns = 2400 * 1000 * 1000LL;
+	set_time(e, 2400 * 1000 * 1000LL);
 	assert_int_equal(pm1_sts(e) & 1, 1);
 	iobus_write(pio(e), PM_BASE, 2, 1);     /* write one to clear */
 	assert_int_equal(pm1_sts(e) & 1, 0);
 	/* TMR_EN without ACPI enabled raises nothing. */
 	iobus_write(pio(e), PM_BASE + 2, 2, 1);
-	fake_machine_advance(fm, 3 * NS_PER_SEC);
-	assert_int_equal(fm->level[9], 0);
+	fake_machine_advance(m, 3 * NS_PER_SEC);
+	assert_int_equal(fake_machine_irq_level(m, 9), 0);
 	iobus_write(pio(e), PM_BASE, 2, 1);
 	/* ACPI enabled: the timer event raises the SCI at the next toggle. */
 	iobus_write(pio(e), 0xb2, 1, 0xf1);
 	assert_int_equal(iobus_read(pio(e), PM_BASE + 4, 2) & 1, 1);
-	assert_int_equal(fm->level[9], 0);
-	int64_t next_toggle = (int64_t)((double)(3LL << 23) / 3579545 * 1e9);
-	fake_machine_advance(fm, next_toggle - fm->now_ns - 1000);
-	assert_int_equal(fm->level[9], 0);
-	fake_machine_advance(fm, 2000);
-	assert_int_equal(fm->level[9], 1);
+	assert_int_equal(fake_machine_irq_level(m, 9), 0);
+	int64_t next_toggle = ticks_to_ns(3ULL << 23);
+	set_time(e, next_toggle - 1000);
+	assert_int_equal(fake_machine_irq_level(m, 9), 0);
+	set_time(e, next_toggle + 1000);
+	assert_int_equal(fake_machine_irq_level(m, 9), 1);
 	/* Level-triggered: it stays up until the status is cleared. */
-	fake_machine_advance(fm, 1000);
-	assert_int_equal(fm->level[9], 1);
+	fake_machine_advance(m, 1000);
+	assert_int_equal(fake_machine_irq_level(m, 9), 1);
 	iobus_write(pio(e), PM_BASE, 2, 1);
-	assert_int_equal(fm->level[9], 0);
+	assert_int_equal(fake_machine_irq_level(m, 9), 0);
 	/* Disabling the event stops the wake-ups. */
 	iobus_write(pio(e), PM_BASE + 2, 2, 0);
-	assert_true(vclock_next_deadline(fm->m.clock) == INT64_MAX);
+	assert_false(fake_machine_timer_armed(m));
 }
 
 static void test_power_button_and_acpi_enable(void **state)
 {
 	struct env *e = *state;
-	struct fake_machine *fm = e->fm;
+	struct machine *m = e->m;
 	pm_enable(e, PM_BASE);
 	/* Nobody listening: legacy mode, or the event not enabled. */
 	assert_false(piix4_pm_power_button(e->pm));
-	assert_int_equal(fm->level[9], 0);
+	assert_int_equal(fake_machine_irq_level(m, 9), 0);
 	assert_true(pm1_sts(e) & 0x100);
 	iobus_write(pio(e), PM_BASE, 2, 0x100);
 	iobus_write(pio(e), 0xb2, 1, 0xf1);     /* ACPI_ENABLE via SMI_CMD */
@@ -395,15 +408,15 @@ static void test_power_button_and_acpi_enable(void **state)
 	iobus_write(pio(e), PM_BASE, 2, 0x100);
 	iobus_write(pio(e), PM_BASE + 2, 2, 0x100);     /* PWRBTN_EN */
 	assert_true(piix4_pm_power_button(e->pm));
-	assert_int_equal(fm->level[9], 1);
-	assert_int_equal(fm->raised[9], 1);
+	assert_int_equal(fake_machine_irq_level(m, 9), 1);
+	assert_int_equal(fake_machine_irq_edges(m, 9), 1);
 	iobus_write(pio(e), PM_BASE, 2, 0x100);
-	assert_int_equal(fm->level[9], 0);
+	assert_int_equal(fake_machine_irq_level(m, 9), 0);
 	/* ACPI_DISABLE hands events back to "SMM": no SCI. */
 	iobus_write(pio(e), 0xb2, 1, 0xf0);
 	assert_int_equal(iobus_read(pio(e), PM_BASE + 4, 2) & 1, 0);
 	assert_false(piix4_pm_power_button(e->pm));
-	assert_int_equal(fm->level[9], 0);
+	assert_int_equal(fake_machine_irq_level(m, 9), 0);
 	/* Other commands only store the byte; APMS is a scratch register. */
 	iobus_write(pio(e), 0xb2, 1, 0x00);
 	iobus_write(pio(e), 0xb3, 1, 0x5a);
@@ -414,25 +427,25 @@ static void test_power_button_and_acpi_enable(void **state)
 static void test_sleep_states(void **state)
 {
 	struct env *e = *state;
-	struct fake_machine *fm = e->fm;
+	struct machine *m = e->m;
 	pm_enable(e, PM_BASE);
-	fake_machine_take_requests(fm);
+	fake_machine_take_requests(m);
 	/* SLP_TYP alone does nothing. */
 	iobus_write(pio(e), PM_BASE + 4, 2, 0x0001);
-	assert_int_equal(fake_machine_take_requests(fm), 0);
+	assert_int_equal(fake_machine_take_requests(m), 0);
 	/* S3 is refused: WAK_STS so the OS returns, no power-off. */
 	iobus_write(pio(e), PM_BASE + 4, 2, 0x2000 | 1 << 10 | 1);
-	assert_int_equal(fake_machine_take_requests(fm), 0);
+	assert_int_equal(fake_machine_take_requests(m), 0);
 	assert_true(pm1_sts(e) & 0x8000);
 	assert_int_equal(iobus_read(pio(e), PM_BASE + 4, 2), 1 << 10 | 1); /* SLP_EN reads 0 */
 	/* S4 powers off (the OS saved its image). */
 	iobus_write(pio(e), PM_BASE + 4, 2, 0x2000 | PIIX4_PM_SLP_TYP_S4 << 10 | 1);
-	assert_int_equal(fake_machine_take_requests(fm), MACHINE_REQ_POWEROFF);
+	assert_int_equal(fake_machine_take_requests(m), MACHINE_REQ_POWEROFF);
 	/* S5 soft off, the way Linux writes it (type first, then type | enable),
 	 * also as a byte write to the high half. */
 	iobus_write(pio(e), PM_BASE + 4, 2, 1);
 	iobus_write(pio(e), PM_BASE + 5, 1, 0x20);
-	assert_int_equal(fake_machine_take_requests(fm), MACHINE_REQ_POWEROFF);
+	assert_int_equal(fake_machine_take_requests(m), MACHINE_REQ_POWEROFF);
 }
 
 static void test_gpe0_block(void **state)
@@ -454,7 +467,7 @@ static void test_gpe0_block(void **state)
 static void test_hostile_ports(void **state)
 {
 	struct env *e = *state;
-	struct fake_machine *fm = e->fm;
+	struct machine *m = e->m;
 	struct iobus *bus = pio(e);
 	static const struct { uint16_t base, len; } ranges[] = {
 		{ 0xcf8, 8 }, { PM_BASE, 64 }, { 0xafe0, 4 }, { 0xb2, 2 }, { 0xae00, 16 },
@@ -480,17 +493,17 @@ static void test_hostile_ports(void **state)
 				cfg_write(e, devfn, off, 1 << (seed % 3), seed);
 				(void)cfg_read(e, devfn, off, 1 << (seed % 3));
 			}
-		fake_machine_advance(fm, 10 * NS_PER_SEC);
+		fake_machine_advance(m, 10 * NS_PER_SEC);
 		(void)piix4_pm_power_button(e->pm);
 	}
-	fake_machine_take_requests(fm);
+	fake_machine_take_requests(m);
 	/* The chipset still answers. */
 	piix4_pm_desc.reset(e->pm);
 	piix3_desc.reset(e->isa);
 	i440fx_desc.reset(e->host);
 	assert_int_equal(cfg_read(e, 0, 0, 4), 0x12378086);
 	assert_int_equal(cfg_read(e, PM, 0x5b, 1), 0x02);
-	assert_int_equal(fm->level[9], 0);
+	assert_int_equal(fake_machine_irq_level(m, 9), 0);
 }
 
 int main(void)

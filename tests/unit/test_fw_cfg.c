@@ -20,13 +20,12 @@
 #include "iobus.h"
 #include "isa/fw_cfg.h"
 
-#define RAM_SIZE (1u << 20)
 #define ROM_BASE 0xfffc0000ULL
 #define DESC 0x1000
 #define BUF 0x2000
 
 struct env {
-	struct fake_machine *fm;
+	struct machine *m;
 	struct fw_cfg *fw;
 	uint8_t file[300];
 };
@@ -34,10 +33,10 @@ struct env {
 static int setup(void **state)
 {
 	struct env *e = calloc(1, sizeof(*e));
-	e->fm = fake_machine_create(RAM_SIZE);
-	assert_int_equal(guestmem_add(e->fm->m.mem, "rom", ROM_BASE, 0x40000, NULL, GUESTMEM_ROM,
+	e->m = fake_machine_create();
+	assert_int_equal(guestmem_add(e->m->mem, "rom", ROM_BASE, 0x40000, NULL, GUESTMEM_ROM,
 				      NULL), 0);
-	e->fw = fw_cfg_desc.create(&e->fm->m, NULL);
+	e->fw = fw_cfg_desc.create(e->m, NULL);
 	assert_non_null(e->fw);
 	for (size_t i = 0; i < sizeof(e->file); i++)
 		e->file[i] = (uint8_t)(i + 1);
@@ -52,14 +51,14 @@ static int teardown(void **state)
 {
 	struct env *e = *state;
 	fw_cfg_desc.destroy(e->fw);
-	fake_machine_destroy(e->fm);
+	fake_machine_destroy(e->m);
 	free(e);
 	return 0;
 }
 
 static struct iobus *pio(struct env *e)
 {
-	return e->fm->m.pio;
+	return e->m->pio;
 }
 
 static void select_key(struct env *e, uint16_t key)
@@ -179,7 +178,7 @@ static void put_desc(struct env *e, uint64_t at, uint32_t control, uint32_t leng
 	}
 	for (int i = 0; i < 8; i++)
 		d[8 + i] = (uint8_t)(addr >> (56 - 8 * i));
-	guestmem_write_rom(e->fm->m.mem, at, d, sizeof(d));
+	guestmem_write_rom(e->m->mem, at, d, sizeof(d));
 }
 
 /* Start a transfer the way SeaBIOS does: outl(cpu_to_be32(addr), 0x518). */
@@ -193,14 +192,14 @@ static void dma_kick(struct env *e, uint64_t desc)
 static uint32_t dma_control(struct env *e, uint64_t at)
 {
 	uint8_t b[4];
-	assert_int_equal(guestmem_read(e->fm->m.mem, at, b, 4), 0);
+	assert_int_equal(guestmem_read(e->m->mem, at, b, 4), 0);
 	return be32(b);
 }
 
 static void test_dma_select_read_skip(void **state)
 {
 	struct env *e = *state;
-	struct guestmem *gm = e->fm->m.mem;
+	struct guestmem *gm = e->m->mem;
 	uint8_t buf[400];
 	/* SELECT + READ of the whole file. */
 	put_desc(e, DESC, (FW_CFG_FILE_FIRST + 1) << 16 | FW_CFG_DMA_SELECT | FW_CFG_DMA_READ,
@@ -266,13 +265,14 @@ static void test_dma_write_and_bad_control(void **state)
 static void test_dma_hostile_targets(void **state)
 {
 	struct env *e = *state;
-	struct guestmem *gm = e->fm->m.mem;
+	const uint64_t ram_end = e->m->ram_below_4g;
+	struct guestmem *gm = e->m->mem;
 	uint8_t rom[16], after[16], sentinel[4] = { 9, 8, 7, 6 }, check[4];
 	guestmem_read(gm, ROM_BASE, rom, sizeof(rom));
 	guestmem_write(gm, BUF, sentinel, 4);
-	static const struct { uint64_t addr; uint32_t len; } bad[] = {
-		{ RAM_SIZE, 16 },                       /* just past RAM */
-		{ RAM_SIZE - 8, 16 },                   /* straddles the end of RAM */
+	const struct { uint64_t addr; uint32_t len; } bad[] = {
+		{ ram_end, 16 },                       /* just past RAM */
+		{ ram_end - 8, 16 },                   /* straddles the end of RAM */
 		{ 0x40000000, 4 },                      /* a hole */
 		{ ROM_BASE, 16 },                       /* over the BIOS ROM */
 		{ ROM_BASE - 4, 16 },                   /* into the ROM */
@@ -287,7 +287,7 @@ static void test_dma_hostile_targets(void **state)
 		assert_int_equal(dma_control(e, DESC), FW_CFG_DMA_ERROR);
 	}
 	/* A failed transfer changes nothing, even where RAM was in range. */
-	put_desc(e, DESC, FW_CFG_DMA_READ, RAM_SIZE, BUF);
+	put_desc(e, DESC, FW_CFG_DMA_READ, ram_end, BUF);
 	dma_kick(e, DESC);
 	assert_int_equal(dma_control(e, DESC), FW_CFG_DMA_ERROR);
 	guestmem_read(gm, BUF, check, 4);
@@ -303,10 +303,11 @@ static void test_dma_hostile_targets(void **state)
 static void test_dma_hostile_descriptors(void **state)
 {
 	struct env *e = *state;
-	struct guestmem *gm = e->fm->m.mem;
+	const uint64_t ram_end = e->m->ram_below_4g;
+	struct guestmem *gm = e->m->mem;
 	/* Outside RAM, straddling RAM's end, wrapping: dropped, no crash. */
-	dma_kick(e, RAM_SIZE);
-	dma_kick(e, RAM_SIZE - 8);
+	dma_kick(e, ram_end);
+	dma_kick(e, ram_end - 8);
 	dma_kick(e, 0xfffffffffffffff8ULL);
 	dma_kick(e, 0x0000000500000000ULL);
 	/* In the ROM: it can be read and acted on but not completed. */
@@ -337,7 +338,7 @@ static void test_dma_hostile_descriptors(void **state)
 static void test_hostile_ports(void **state)
 {
 	struct env *e = *state;
-	struct guestmem *gm = e->fm->m.mem;
+	struct guestmem *gm = e->m->mem;
 	uint32_t seed = 7;
 	for (unsigned round = 0; round < 200; round++) {
 		for (unsigned off = 0; off < 12; off++) {

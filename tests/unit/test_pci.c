@@ -78,7 +78,7 @@ static void test_router(void *opaque, unsigned pirq, bool level)
 }
 
 struct env {
-	struct fake_machine *fm;
+	struct machine *m;
 	struct pci_bus *bus;
 	struct fake_fn fn;
 	struct router_log router;
@@ -91,8 +91,8 @@ static uint8_t rom_image[3000];
 static int setup(void **state)
 {
 	struct env *e = calloc(1, sizeof(*e));
-	e->fm = fake_machine_create(1 << 20);
-	e->bus = pci_bus_create(&e->fm->m);
+	e->m = fake_machine_create();
+	e->bus = pci_bus_create(e->m);
 	pci_bus_set_router(e->bus, test_router, &e->router);
 	for (size_t i = 0; i < sizeof(rom_image); i++)
 		rom_image[i] = (uint8_t)(i * 7 + 1);
@@ -126,7 +126,7 @@ static int teardown(void **state)
 	struct env *e = *state;
 	pci_unregister(e->fn.pci);
 	pci_bus_destroy(e->bus);
-	fake_machine_destroy(e->fm);
+	fake_machine_destroy(e->m);
 	free(e);
 	return 0;
 }
@@ -265,7 +265,7 @@ static void test_bar_sizing(void **state)
 	cfg_wr(e, PCI_COMMAND, 2, PCI_COMMAND_IO | PCI_COMMAND_MEMORY);
 	assert_true(pci_bar_address(e->fn.pci, 1) == PCI_BAR_UNMAPPED);
 	assert_true(pci_bar_address(e->fn.pci, PCI_ROM_SLOT) == PCI_BAR_UNMAPPED);
-	assert_false(iobus_claimed(e->fm->m.mmio, 0xfffff000));
+	assert_false(iobus_claimed(e->m->mmio, 0xfffff000));
 	/* Byte and word writes to BARs keep the masks too. */
 	cfg_wr(e, 0x10, 1, 0xff);
 	assert_int_equal(cfg_rd(e, 0x10, 1), 0xe1);
@@ -303,15 +303,15 @@ static void test_64bit_bar_sizes_above_4g(void **state)
 	assert_true(pci_bar_address(f.pci, 4) == 16ULL << 30);
 	assert_int_equal(f.moves, 1);
 	assert_int_equal(f.moved_addr, 16ULL << 30);
-	assert_true(iobus_claimed(e->fm->m.mmio, (16ULL << 30) + (8ULL << 30) - 1));
-	assert_false(iobus_claimed(e->fm->m.mmio, (16ULL << 30) + (8ULL << 30)));
-	assert_int_equal(iobus_read(e->fm->m.mmio, (16ULL << 30) + 0x1234, 8), 0xa5 + 4);
+	assert_true(iobus_claimed(e->m->mmio, (16ULL << 30) + (8ULL << 30) - 1));
+	assert_false(iobus_claimed(e->m->mmio, (16ULL << 30) + (8ULL << 30)));
+	assert_int_equal(iobus_read(e->m->mmio, (16ULL << 30) + 0x1234, 8), 0xa5 + 4);
 	assert_int_equal(f.last_bar, 4);
 	assert_int_equal(f.last_off, 0x1234);
 	assert_int_equal(f.last_size, 8);
 	/* A clash near the end of a huge BAR is found at once (no byte scan). */
 	pci_bus_config_write(e->bus, PCI_DEVFN(6, 0), PCI_COMMAND, 2, 0);
-	assert_int_equal(iobus_add(e->fm->m.mmio, "small", (24ULL << 30) - 4096, 16, &other_ops,
+	assert_int_equal(iobus_add(e->m->mmio, "small", (24ULL << 30) - 4096, 16, &other_ops,
 				   NULL, 0, NULL), 0);
 	pci_bus_config_write(e->bus, PCI_DEVFN(6, 0), PCI_COMMAND, 2, PCI_COMMAND_MEMORY);
 	assert_true(pci_bar_address(f.pci, 4) == PCI_BAR_UNMAPPED);
@@ -325,7 +325,7 @@ static void test_64bit_bar_sizes_above_4g(void **state)
 static void test_decode_enable_and_moves(void **state)
 {
 	struct env *e = *state;
-	struct machine *m = &e->fm->m;
+	struct machine *m = e->m;
 	cfg_wr(e, 0x10, 4, 0xc000);
 	cfg_wr(e, 0x14, 4, 0xfe000000);
 	cfg_wr(e, 0x18, 4, 0xfd000000);
@@ -374,7 +374,7 @@ static void test_decode_enable_and_moves(void **state)
 static void test_bar_clash_stays_unmapped(void **state)
 {
 	struct env *e = *state;
-	struct machine *m = &e->fm->m;
+	struct machine *m = e->m;
 	assert_int_equal(iobus_add(m->pio, "uart", 0x3f8, 8, &other_ops, NULL, 0, NULL), 0);
 	cfg_wr(e, 0x10, 4, 0x3e0);      /* 0x3e0-0x3ff covers the UART */
 	cfg_wr(e, PCI_COMMAND, 2, PCI_COMMAND_IO);
@@ -392,7 +392,7 @@ static void test_bar_clash_stays_unmapped(void **state)
 static void test_expansion_rom(void **state)
 {
 	struct env *e = *state;
-	struct machine *m = &e->fm->m;
+	struct machine *m = e->m;
 	cfg_wr(e, PCI_ROM_ADDRESS, 4, 0xfeb00000);
 	cfg_wr(e, PCI_COMMAND, 2, PCI_COMMAND_MEMORY);
 	assert_false(iobus_claimed(m->mmio, 0xfeb00000));       /* enable bit clear */
@@ -490,7 +490,7 @@ static void test_intx_rotation_and_sharing(void **state)
 static void test_msi(void **state)
 {
 	struct env *e = *state;
-	struct fake_machine *fm = e->fm;
+	struct machine *m = e->m;
 	assert_int_equal(pci_msi_init(e->fn.pci, 0x60, 4, false), 0);
 	assert_int_equal(pci_msi_init(e->fn.pci, 0x80, 4, false), -EINVAL);   /* one only */
 	/* Capable of 4 vectors, 32-bit; only enable and MME are writable. */
@@ -503,19 +503,19 @@ static void test_msi(void **state)
 	cfg_wr(e, 0x68, 2, 0x4040);
 	/* Disabled: nothing is sent. */
 	pci_msi_notify(e->fn.pci, 0);
-	assert_int_equal(fm->nmsi, 0);
+	assert_int_equal(fake_machine_msi_count(m), 0);
 	cfg_wr(e, 0x62, 2, 0x0021);     /* enable, 4 vectors granted */
 	pci_msi_notify(e->fn.pci, 1);
-	assert_int_equal(fm->nmsi, 0);  /* bus mastering is off */
+	assert_int_equal(fake_machine_msi_count(m), 0);  /* bus mastering is off */
 	cfg_wr(e, PCI_COMMAND, 2, PCI_COMMAND_MASTER);
 	pci_msi_notify(e->fn.pci, 3);
-	assert_int_equal(fm->nmsi, 1);
-	assert_int_equal(fm->msi[0].addr, 0xfee00000);
-	assert_int_equal(fm->msi[0].data, 0x4043);
+	assert_int_equal(fake_machine_msi_count(m), 1);
+	assert_int_equal(fake_machine_msi(m, 0).addr, 0xfee00000);
+	assert_int_equal(fake_machine_msi(m, 0).data, 0x4043);
 	/* One vector granted: every vector folds onto the message data. */
 	cfg_wr(e, 0x62, 2, 0x0001);
 	pci_msi_notify(e->fn.pci, 3);
-	assert_int_equal(fm->msi[1].data, 0x4040);
+	assert_int_equal(fake_machine_msi(m, 1).data, 0x4040);
 	/* INTx is silent while MSI is on. */
 	pci_set_irq(e->fn.pci, true);
 	assert_int_equal(e->router.level[2], 0);
@@ -533,7 +533,7 @@ static void test_msi(void **state)
 static void test_reset_unmaps(void **state)
 {
 	struct env *e = *state;
-	struct machine *m = &e->fm->m;
+	struct machine *m = e->m;
 	cfg_wr(e, 0x10, 4, 0xc000);
 	cfg_wr(e, 0x14, 4, 0xfe000000);
 	cfg_wr(e, PCI_INTERRUPT_LINE, 1, 10);
