@@ -2,10 +2,11 @@
  * bios: what the PC tells its BIOS (SeaBIOS) about the machine, through the
  * two channels SeaBIOS reads: fw_cfg items and CMOS bytes.
  *
- * The contract is /work/shared/reference/seabios-platform.md (sections 2-5
- * and 9): which keys and files SeaBIOS looks up, their formats, and which
- * CMOS bytes it reads. Both fillers run once on the main thread while the
- * board is built; the contents never change while the guest runs.
+ * The contract is the project's SeaBIOS platform reference
+ * (reference/seabios-platform.md, sections 2-5 and 9): which keys and files
+ * SeaBIOS looks up, their formats, and which CMOS bytes it reads. Both
+ * fillers run once on the main thread while the board is built; the contents
+ * never change while the guest runs.
  */
 #ifndef LODGE_BIOS_H
 #define LODGE_BIOS_H

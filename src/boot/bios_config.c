@@ -1,7 +1,7 @@
 /*
  * bios_config: the fw_cfg items Lodge gives SeaBIOS.
  *
- * Contract: /work/shared/reference/seabios-platform.md, sections 2 (fw_cfg
+ * Contract: the project's reference/seabios-platform.md, sections 2 (fw_cfg
  * keys and files SeaBIOS reads), 3 (etc/e820), 4 (ACPI: SeaBIOS builds its
  * own tables, so there is no etc/table-loader; etc/system-states) and 9
  * (boot menu and failure). SMBIOS: SeaBIOS's legacy builder (src/fw/smbios.c)

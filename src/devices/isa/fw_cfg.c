@@ -3,8 +3,8 @@
  *
  * Reference: QEMU docs/specs/fw_cfg.rst (the guest-visible interface:
  * selector at 0x510, data at 0x511, DMA address at 0x514/0x518, the file
- * directory at key 0x19) and the way SeaBIOS 1.16 uses it
- * (/work/shared/reference/seabios-platform.md, section 2).
+ * directory at key 0x19) and the way SeaBIOS 1.16 uses it (the project's
+ * reference/seabios-platform.md, section 2).
  *
  * Port interface: a 16-bit write to 0x510 selects an item and rewinds it;
  * each byte read from 0x511 returns the next byte, 0 past the end or for an
