@@ -20,7 +20,6 @@ PWRBTN    equ 0x0100
 SLP_EN    equ 0x2000
 SCI_EN    equ 0x0001
 PM_DEVFN  equ (1 << 3) | 3              ; 00:01.3
-COM1      equ 0x3f8
 
 start:
 	cli
@@ -81,23 +80,7 @@ halt:
 	hlt
 	jmp halt
 
-; Print the NUL-terminated string at DS:SI on COM1.
-puts:
-	lodsb
-	test al, al
-	jz .done
-	mov ah, al
-	mov dx, COM1 + 5
-.busy:
-	in al, dx
-	test al, 0x20                   ; transmitter holding register empty
-	jz .busy
-	mov al, ah
-	mov dx, COM1
-	out dx, al
-	jmp puts
-.done:
-	ret
+%include "com1.inc"
 
 waiting:  db "lodge-acpi: waiting for the power button", 13, 10, 0
 pressed:  db "lodge-acpi: power button pressed, entering S5", 13, 10, 0

@@ -15,7 +15,6 @@ bits 16
 org 0xf000
 
 COUNT equ 0x500
-COM1  equ 0x3f8
 
 start:
 	cli
@@ -99,27 +98,7 @@ halt:
 	hlt
 	jmp halt
 
-puts:
-	lodsb
-	test al, al
-	jz .done
-	call putc
-	jmp puts
-.done:
-	ret
-
-; Send AL to COM1.
-putc:
-	mov ah, al
-	mov dx, COM1 + 5
-.busy:
-	in al, dx
-	test al, 0x20
-	jz .busy
-	mov al, ah
-	mov dx, COM1
-	out dx, al
-	ret
+%include "com1.inc"
 
 empty_idt: dw 0
 	dd 0
