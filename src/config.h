@@ -56,6 +56,7 @@ struct config {
 	bool headless;
 	bool strict_io;
 	bool debug_exit;
+	bool icount;                    /* guest time from retired instructions (emu) */
 	char *debug_tags;               /* --debug TAGS */
 };
 
