@@ -442,6 +442,7 @@ static int emu_set_regs(struct vcpu *v, const struct vcpu_regs *r)
 	g[12] = r->r12; g[13] = r->r13; g[14] = r->r14; g[15] = r->r15;
 	c->rip = r->rip;
 	flags_set(c, r->rflags, ~0ULL);
+	c->halted = false;
 	cpu_update_mode(c);
 	return 0;
 }

@@ -132,8 +132,11 @@ int shift_op(struct cpu *c, const struct op *op)
 	uint64_t old;
 	if (op->k[0] == K_REG) {
 		old = cpu_reg_get(c, op->r[0], size);
-		if (!cnt)
+		if (!cnt) {
+			/* The register is still written: a 32-bit one zero-extends. */
+			cpu_reg_set(c, op->r[0], size, old);
 			return 0;
+		}
 		struct shift_out o = shift_calc(op->sub, size, old, cnt, cf);
 		cpu_reg_set(c, op->r[0], size, o.res);
 		shift_flags(c, &o, size);
@@ -196,8 +199,10 @@ static int shift_dbl(struct cpu *c, const struct op *op, bool left)
 	uint64_t s = cpu_reg_get(c, op->r[1], size), old;
 	if (op->k[0] == K_REG) {
 		old = cpu_reg_get(c, op->r[0], size);
-		if (!cnt)
+		if (!cnt) {
+			cpu_reg_set(c, op->r[0], size, old);
 			return 0;
+		}
 		struct shift_out o = shift_double(left, size, old, s, cnt);
 		cpu_reg_set(c, op->r[0], size, o.res);
 		shift_flags(c, &o, size);
