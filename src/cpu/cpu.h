@@ -534,7 +534,7 @@ void intr_deliver(struct cpu *c, int vec, bool has_err, uint32_t err, bool soft,
 		  bool ext, uint64_t next_rip);
 bool intr_has_error_code(int vec);
 /* IRET in every mode. */
-void intr_iret(struct cpu *c, unsigned size);
+void intr_iret(struct cpu *c, unsigned size, uint64_t next_rip);
 
 /* ---- task.c ----------------------------------------------------------- */
 

@@ -96,7 +96,7 @@ int ctrl_ret(struct cpu *c, const struct op *op)
 
 int ctrl_iret(struct cpu *c, const struct op *op)
 {
-	intr_iret(c, op->size);
+	intr_iret(c, op->size, c->rip + op->len);
 	return 1;
 }
 

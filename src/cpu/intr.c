@@ -100,7 +100,7 @@ static void intr_tss_stack(struct cpu *c, unsigned dpl, uint16_t *ss, uint64_t *
 	const struct vcpu_segment *tr = &c->tr;
 	if (tr->unusable || !tr->present)
 		cpu_raise(c, EXC_TS, tr->selector & 0xfffc);
-	if ((tr->type & 7) == 3 || (tr->type & 7) == 1) {
+	if (!(tr->type & 8)) {
 		/* 16-bit TSS: SP0 at 2, SS0 at 4, 4 bytes per level. */
 		uint32_t off = 2 + dpl * 4;
 		if (off + 3 > tr->limit)
@@ -393,7 +393,7 @@ static void intr_iret_to_v86(struct cpu *c, uint64_t ip, uint16_t cs, uint64_t f
 	cpu_update_mode(c);
 }
 
-void intr_iret(struct cpu *c, unsigned size)
+void intr_iret(struct cpu *c, unsigned size, uint64_t next_rip)
 {
 	uint64_t sp = cpu_sp(c), m = cpu_mask(c->stack_size);
 	if (!(c->cr0 & CR0_PE) || (c->rflags & FL_VM)) {
@@ -417,7 +417,7 @@ void intr_iret(struct cpu *c, unsigned size)
 		uint64_t desc;
 		if ((link & 4) || !seg_read_desc(c, link, &desc))
 			cpu_raise(c, EXC_TS, link & 0xfffc);
-		task_switch(c, link, desc, TASK_IRET, false, 0, c->rip);
+		task_switch(c, link, desc, TASK_IRET, false, 0, next_rip);
 		return;
 	}
 	uint64_t ip = cpu_read(c, S_SS, sp, size);
