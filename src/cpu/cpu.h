@@ -213,6 +213,7 @@ struct cpu {
 	/* Block execution. */
 	bool brk;                       /* end the current block after this instruction */
 	uint64_t icount;                /* retired instructions */
+	uint64_t extra_retired;         /* REP iterations counted as instructions */
 	_Atomic bool kicked;
 	_Atomic bool flush_code;        /* another agent invalidated code pages */
 	_Atomic bool flush_tlb;         /* A20 changed, etc. */

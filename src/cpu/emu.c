@@ -239,7 +239,11 @@ static int emu_vcpu_reset(struct vcpu *v)
 	return 0;
 }
 
-/* Deliver an exception raised by cpu_raise, applying SDM Table 6-5. */
+static void emu_icount_tick(struct cpu *c, uint64_t retired, bool force);
+
+/* Deliver an exception raised by cpu_raise, applying SDM Table 6-5. A
+ * delivery counts as one retired instruction, so guest time moves (icount)
+ * even when a guest does nothing but fault. */
 static void emu_fault(struct cpu *c)
 {
 	int vec = c->exc_vec;
@@ -264,6 +268,9 @@ static void emu_fault(struct cpu *c)
 	}
 	if (!(c->cr0 & CR0_PE))
 		has = false;            /* real mode pushes no error codes */
+	c->icount++;
+	if (c->vm->icount)
+		emu_icount_tick(c, 1, false);
 	c->delivering = vec;
 	intr_deliver(c, vec, has, err, false, false, c->rip);
 	c->delivering = -1;
@@ -365,7 +372,8 @@ static void emu_exec_block(struct cpu *c)
 		if (op == end || c->brk)
 			break;
 	}
-	uint64_t n = (uint64_t)(op - b->ops);
+	uint64_t n = (uint64_t)(op - b->ops) + c->extra_retired;
+	c->extra_retired = 0;
 	c->icount += n;
 	c->cur_block = NULL;
 	if (c->vm->icount)

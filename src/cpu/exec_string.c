@@ -104,8 +104,12 @@ static int str_run(struct cpu *c, const struct op *op, str_fn *fn, bool cmp)
 			if ((op->flags & OPF_REPNE) ? zf : !zf)
 				return 0;
 		}
-		if (budget == 1 || c->brk)
-			return 1;       /* continue later from the same instruction */
+		if (budget == 1 || c->brk) {
+			/* Continue later from the same instruction; the iterations
+			 * count as retired instructions for guest time (icount). */
+			c->extra_retired += STR_BUDGET - budget + 1;
+			return 1;
+		}
 	}
 }
 

@@ -9,10 +9,11 @@
 #include "iobus.h"
 #include "vclock.h"
 
-bool harness_init(struct harness *h)
+static bool harness_init_common(struct harness *h, bool icount)
 {
 	memset(h, 0, sizeof(*h));
 	config_init(&h->cfg);
+	h->cfg.icount = icount;
 	struct machine *m = &h->m;
 	m->cfg = &h->cfg;
 	m->ncpus = 1;
@@ -37,6 +38,16 @@ bool harness_init(struct harness *h)
 		return false;
 	accel_emu.vcpu_reset(&h->v);
 	return true;
+}
+
+bool harness_init(struct harness *h)
+{
+	return harness_init_common(h, false);
+}
+
+bool harness_init_icount(struct harness *h)
+{
+	return harness_init_common(h, true);
 }
 
 void harness_fini(struct harness *h)

@@ -28,6 +28,8 @@ struct harness {
 
 /* Build the machine; false if any part could not be created. */
 bool harness_init(struct harness *h);
+/* The same in instruction-count mode (guest ns = retired instructions). */
+bool harness_init_icount(struct harness *h);
 void harness_fini(struct harness *h);
 /* Flat 64-bit long mode at CPL 0, paging identity-maps the first 1 GiB. */
 void harness_long_mode(struct harness *h);
