@@ -27,7 +27,7 @@
 #include "cpu/cpu.h"
 #include "cpu/simd.h"
 #include "cpu/vcpu.h"
-#include "cpu/lapic_weak.h"
+#include "devices/apic/lapic.h"
 #include "guestmem.h"
 #include "iobus.h"
 #include "irq.h"

@@ -8,7 +8,7 @@
  */
 #include "cpu/cpu.h"
 #include "cpu/simd.h"
-#include "cpu/lapic_weak.h"
+#include "devices/apic/lapic.h"
 #include "irq.h"
 #include "machine.h"
 

@@ -22,7 +22,7 @@
 #include <stdio.h>
 
 #include "cpu/cpu.h"
-#include "cpu/lapic_weak.h"
+#include "devices/apic/lapic.h"
 #include "guestmem.h"
 #include "iobus.h"
 #include "log.h"
@@ -89,20 +89,17 @@ static uint8_t *mmu_host(struct cpu *c, uint64_t gpa, unsigned len)
 	return guestmem_ptr(c->m->mem, gpa, len);
 }
 
+/* The xAPIC page of this vCPU's LAPIC, while it decodes MMIO. */
 static bool mmu_is_apic(struct cpu *c, uint64_t gpa)
 {
-	return c->lapic && (gpa & ~0xfffULL) == lapic_base(c->lapic);
+	return c->lapic && (gpa & ~0xfffULL) == lapic_base(c->lapic) &&
+	       lapic_mmio_active(c->lapic);
 }
 
 uint64_t mmu_phys_read(struct cpu *c, uint64_t gpa, unsigned size)
 {
-	if (mmu_is_apic(c, gpa)) {
-		if (size == 4 && !(gpa & 3))
-			return lapic_mmio_read(c->lapic, gpa & 0xfff);
-		/* The APIC decodes aligned 32-bit accesses only (SDM 10.4.1). */
-		uint32_t v = lapic_mmio_read(c->lapic, gpa & 0xff0);
-		return (v >> ((gpa & 3) * 8)) & cpu_mask(size);
-	}
+	if (mmu_is_apic(c, gpa))
+		return lapic_mmio_read(c->lapic, gpa & 0xfff) & cpu_mask(size);
 	uint8_t *p = mmu_host(c, gpa, size);
 	if (p)
 		return cpu_load_host(p, size);
@@ -112,8 +109,7 @@ uint64_t mmu_phys_read(struct cpu *c, uint64_t gpa, unsigned size)
 void mmu_phys_write(struct cpu *c, uint64_t gpa, unsigned size, uint64_t v)
 {
 	if (mmu_is_apic(c, gpa)) {
-		if (!(gpa & 3))
-			lapic_mmio_write(c->lapic, gpa & 0xfff, (uint32_t)v);
+		lapic_mmio_write(c->lapic, gpa & 0xfff, (uint32_t)v);
 		return;
 	}
 	const struct guestmem_region *r = guestmem_region_at(c->m->mem, gpa);

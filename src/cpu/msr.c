@@ -10,7 +10,7 @@
  * is #GP, as on hardware for an unimplemented MSR.
  */
 #include "cpu/cpu.h"
-#include "cpu/lapic_weak.h"
+#include "devices/apic/lapic.h"
 
 #define MSR_TSC 0x10
 #define MSR_UCODE_REV 0x8b
