@@ -246,6 +246,12 @@ struct emu_vm {
 	_Atomic int64_t icount_ns;
 };
 
+/* A 48-bit linear address sign-extended to 64 bits (SDM Vol. 1 3.3.7.1). */
+static inline bool cpu_canonical(uint64_t v)
+{
+	return ((v + (1ULL << 47)) >> 48) == 0;
+}
+
 static inline unsigned cpu_size_log2(unsigned size)
 {
 	return size == 1 ? 0 : size == 2 ? 1 : size == 4 ? 2 : 3;
@@ -368,7 +374,7 @@ static inline uint64_t cpu_lin(struct cpu *c, unsigned s, uint64_t off, unsigned
 {
 	if (c->mode64) {
 		uint64_t lin = off + (s >= S_FS ? c->seg[s].base : 0);
-		if (unlikely((uint64_t)(((int64_t)lin << 16) >> 16) != lin))
+		if (unlikely(!cpu_canonical(lin)))
 			seg_fault(c, s, off, size, acc);
 		return lin;
 	}

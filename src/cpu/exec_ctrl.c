@@ -13,7 +13,7 @@ static uint64_t ctrl_target(struct cpu *c, uint64_t t, unsigned size)
 	if (c->mode64) {
 		if (size == 2)
 			t &= 0xffff;
-		if ((uint64_t)(((int64_t)t << 16) >> 16) != t)
+		if (!cpu_canonical(t))
 			cpu_raise(c, EXC_GP, 0);
 		return t;
 	}

@@ -25,7 +25,7 @@ static uint64_t far_check_off(struct cpu *c, const struct vcpu_segment *cs, uint
 {
 	bool to64 = (c->efer & EFER_LMA) && cs->l;
 	if (to64) {
-		if ((uint64_t)(((int64_t)off << 16) >> 16) != off)
+		if (!cpu_canonical(off))
 			cpu_raise(c, EXC_GP, 0);
 		return off;
 	}

@@ -263,7 +263,7 @@ int sys_lgdt(struct cpu *c, const struct op *op)
 	uint64_t ea = cpu_ea(c, op), am = cpu_mask(op->asize);
 	uint16_t limit = (uint16_t)cpu_read(c, op->seg, ea, 2);
 	uint64_t base = cpu_read(c, op->seg, (ea + 2) & am, c->mode64 ? 8 : 4);
-	if (c->mode64 && (uint64_t)(((int64_t)base << 16) >> 16) != base)
+	if (c->mode64 && !cpu_canonical(base))
 		cpu_raise(c, EXC_GP, 0);
 	if (!c->mode64 && op->size == 2)
 		base &= 0xffffff;
@@ -534,7 +534,7 @@ int sys_sysret(struct cpu *c, const struct op *op)
 	uint16_t sel = (uint16_t)(c->star >> 48);
 	bool to64 = op->size == 8;
 	uint64_t rip = to64 ? c->gpr[R_CX] : (uint32_t)c->gpr[R_CX];
-	if (to64 && (uint64_t)(((int64_t)rip << 16) >> 16) != rip)
+	if (to64 && !cpu_canonical(rip))
 		cpu_raise(c, EXC_GP, 0);
 	struct vcpu_segment cs, ss;
 	sys_flat(&cs, (uint16_t)((to64 ? sel + 16 : sel) | 3), true, 3, to64);
@@ -576,8 +576,8 @@ int sys_sysexit(struct cpu *c, const struct op *op)
 	sys_flat(&ss, (uint16_t)((sel + (to64 ? 40 : 24)) | 3), false, 3, false);
 	uint64_t rip = to64 ? c->gpr[R_DX] : (uint32_t)c->gpr[R_DX];
 	uint64_t rsp = to64 ? c->gpr[R_CX] : (uint32_t)c->gpr[R_CX];
-	if (to64 && ((uint64_t)(((int64_t)rip << 16) >> 16) != rip ||
-		     (uint64_t)(((int64_t)rsp << 16) >> 16) != rsp))
+	if (to64 && (!cpu_canonical(rip) ||
+		     !cpu_canonical(rsp)))
 		cpu_raise(c, EXC_GP, 0);
 	c->seg[S_SS] = ss;
 	seg_set_cs(c, &cs, 3);

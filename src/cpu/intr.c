@@ -68,7 +68,7 @@ static void intr_push(struct cpu *c, struct intr_stack *st, unsigned size, uint6
 	uint64_t lin;
 	if (st->flat64) {
 		lin = sp;
-		if ((uint64_t)(((int64_t)lin << 16) >> 16) != lin)
+		if (!cpu_canonical(lin))
 			cpu_raise(c, EXC_SS, 0);
 	} else {
 		if (!intr_stack_ok(st->ss, sp, size))

@@ -53,11 +53,6 @@ void msr_reset(struct cpu *c)
 	c->apic_base = APIC_BASE_DEFAULT | APIC_BASE_EN | (c->index == 0 ? APIC_BASE_BSP : 0);
 }
 
-static bool msr_canonical(uint64_t v)
-{
-	return (uint64_t)(((int64_t)v << 16) >> 16) == v;
-}
-
 /* Fixed-range MTRR index 0..10 for an MSR number, or -1. */
 static int msr_fixed_index(uint32_t idx)
 {
@@ -161,12 +156,12 @@ int msr_write(struct cpu *c, uint32_t idx, uint64_t v)
 	case MSR_MTRRCAP: return -1;
 	case MSR_SYSENTER_CS: c->sysenter_cs = v & 0xffff; return 0;
 	case MSR_SYSENTER_ESP:
-		if (!msr_canonical(v))
+		if (!cpu_canonical(v))
 			return -1;
 		c->sysenter_esp = v;
 		return 0;
 	case MSR_SYSENTER_EIP:
-		if (!msr_canonical(v))
+		if (!cpu_canonical(v))
 			return -1;
 		c->sysenter_eip = v;
 		return 0;
@@ -207,7 +202,7 @@ int msr_write(struct cpu *c, uint32_t idx, uint64_t v)
 	case MSR_STAR: c->star = v; return 0;
 	case MSR_LSTAR:
 	case MSR_CSTAR:
-		if (!msr_canonical(v))
+		if (!cpu_canonical(v))
 			return -1;
 		if (idx == MSR_LSTAR)
 			c->lstar = v;
@@ -218,7 +213,7 @@ int msr_write(struct cpu *c, uint32_t idx, uint64_t v)
 	case MSR_FS_BASE:
 	case MSR_GS_BASE:
 	case MSR_KERNEL_GS:
-		if (!msr_canonical(v))
+		if (!cpu_canonical(v))
 			return -1;
 		if (idx == MSR_FS_BASE)
 			c->seg[S_FS].base = v;
