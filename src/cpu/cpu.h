@@ -124,6 +124,7 @@ struct tlb_entry {
 	uint64_t tag_r, tag_w, tag_x;   /* linear page, or TLB_INVALID */
 	uintptr_t addend;               /* host = linear + addend (RAM pages) */
 	uint64_t gpfn;                  /* guest-physical page number */
+	_Atomic uint8_t *code;          /* the page's code_pages byte */
 	bool global;
 };
 
@@ -355,7 +356,7 @@ static inline void cpu_write_lin(struct cpu *c, uint64_t lin, unsigned size, uin
 {
 	struct tlb_entry *e = &c->tlb[c->mmu_idx][(lin >> 12) & (TLB_SIZE - 1)];
 	if (likely(e->tag_w == (lin & ~0xfffULL) && (lin & 0xfff) + size <= 0x1000 &&
-		   !atomic_load_explicit(&c->vm->code_pages[e->gpfn], memory_order_relaxed))) {
+		   !atomic_load_explicit(e->code, memory_order_relaxed))) {
 		cpu_store_host((uint8_t *)(uintptr_t)(lin + e->addend), size, v);
 		return;
 	}

@@ -389,11 +389,11 @@ static bool decode_map(struct cpu *c, const ZydisDecodedInstruction *in,
 	case ZYDIS_MNEMONIC_XOR: op->sub = ALU_XOR; goto arith;
 	case ZYDIS_MNEMONIC_CMP: op->sub = ALU_CMP;
 	arith:
-		if (op->k[0] == K_REG && op->k[1] == K_REG && !(op->flags & OPF_LOCK))
-			op->fn = alu_arith_rr;
-		else if (op->k[0] == K_REG && op->k[1] == K_IMM)
-			op->fn = alu_arith_ri;
-		else
+		if (op->k[0] == K_REG && (op->k[1] == K_REG || op->k[1] == K_IMM)) {
+			unsigned form = op->size == 8 ? 0 : op->size == 4 ? 1 : 2;
+			op->fn = op->k[1] == K_REG ? alu_rr_fns[op->sub][form]
+						   : alu_ri_fns[op->sub][form];
+		} else
 			op->fn = alu_arith;
 		break;
 	case ZYDIS_MNEMONIC_TEST: op->fn = alu_test; break;
@@ -432,9 +432,9 @@ static bool decode_map(struct cpu *c, const ZydisDecodedInstruction *in,
 		} else if (op->k[0] == K_REG && op->k[1] == K_IMM) {
 			op->fn = mov_mov_ri;
 		} else if (op->k[0] == K_REG) {
-			op->fn = mov_load;
+			op->fn = op->size == 8 ? mov_load8 : op->size == 4 ? mov_load4 : mov_load;
 		} else if (op->k[1] == K_REG) {
-			op->fn = mov_store;
+			op->fn = op->size == 8 ? mov_store8 : op->size == 4 ? mov_store4 : mov_store;
 		} else {
 			op->fn = mov_mov;
 		}
@@ -565,9 +565,18 @@ static bool decode_map(struct cpu *c, const ZydisDecodedInstruction *in,
 	case ZYDIS_MNEMONIC_ROR: op->fn = shift_op; op->sub = SH_ROR; break;
 	case ZYDIS_MNEMONIC_RCL: op->fn = shift_op; op->sub = SH_RCL; break;
 	case ZYDIS_MNEMONIC_RCR: op->fn = shift_op; op->sub = SH_RCR; break;
-	case ZYDIS_MNEMONIC_SHL: op->fn = shift_op; op->sub = SH_SHL; break;
-	case ZYDIS_MNEMONIC_SHR: op->fn = shift_op; op->sub = SH_SHR; break;
-	case ZYDIS_MNEMONIC_SAR: op->fn = shift_op; op->sub = SH_SAR; break;
+	case ZYDIS_MNEMONIC_SHL:
+		op->fn = op->k[0] == K_REG ? shift_shl_reg : shift_op;
+		op->sub = SH_SHL;
+		break;
+	case ZYDIS_MNEMONIC_SHR:
+		op->fn = op->k[0] == K_REG ? shift_shr_reg : shift_op;
+		op->sub = SH_SHR;
+		break;
+	case ZYDIS_MNEMONIC_SAR:
+		op->fn = op->k[0] == K_REG ? shift_sar_reg : shift_op;
+		op->sub = SH_SAR;
+		break;
 	case ZYDIS_MNEMONIC_SHLD: op->fn = shift_shld; break;
 	case ZYDIS_MNEMONIC_SHRD: op->fn = shift_shrd; break;
 

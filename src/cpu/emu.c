@@ -362,16 +362,41 @@ static void emu_exec_block(struct cpu *c)
 		end = op + 1;
 	c->cur_block = b;
 	c->brk = false;
-	for (;;) {
+	/*
+	 * The first ops of a block get call sites of their own: each site then
+	 * sees one handler per block, which the host's indirect branch
+	 * predictor learns far better than a single shared call site.
+	 */
+#define EMU_STEP(i)                                                          \
+	if (op + (i) < end) {                                                \
+		if (op[i].fn(c, &op[i])) {                                   \
+			op += (i) + 1;                                       \
+			goto done;                                           \
+		}                                                            \
+		c->rip += op[i].len;                                         \
+		if (c->brk) {                                                \
+			op += (i) + 1;                                       \
+			goto done;                                           \
+		}                                                            \
+	} else {                                                             \
+		op += (i);                                                   \
+		goto done;                                                   \
+	}
+	EMU_STEP(0) EMU_STEP(1) EMU_STEP(2) EMU_STEP(3)
+	EMU_STEP(4) EMU_STEP(5) EMU_STEP(6) EMU_STEP(7)
+#undef EMU_STEP
+	op += 8;
+	while (op < end) {
 		if (op->fn(c, op)) {
 			op++;
 			break;
 		}
 		c->rip += op->len;
 		op++;
-		if (op == end || c->brk)
+		if (c->brk)
 			break;
 	}
+done:
 	uint64_t n = (uint64_t)(op - b->ops) + c->extra_retired;
 	c->extra_retired = 0;
 	c->icount += n;
@@ -384,43 +409,47 @@ static void emu_exec_block(struct cpu *c)
 	}
 }
 
-static int emu_vcpu_run(struct vcpu *v, struct vcpu_exit *e)
+/*
+ * Run blocks until the generic loop has something to do. Kept out of line
+ * and free of setjmp so the compiler can hold the CPU state in registers.
+ */
+static __attribute__((noinline)) enum vcpu_exit_reason emu_run_blocks(struct cpu *c)
 {
-	struct cpu *c = v->accel;
-	e->reason = VCPU_EXIT_NONE;
-	if (setjmp(c->jb))
-		emu_fault(c);
 	for (;;) {
 		if (c->shutdown) {
 			if (!c->halted) {
 				c->halted = true;
-				e->reason = VCPU_EXIT_SHUTDOWN;
-			} else {
-				e->reason = VCPU_EXIT_HLT;
+				return VCPU_EXIT_SHUTDOWN;
 			}
-			return 0;
+			return VCPU_EXIT_HLT;
 		}
 		if (atomic_load_explicit(&c->kicked, memory_order_relaxed)) {
 			atomic_store(&c->kicked, false);
-			return 0;
+			return VCPU_EXIT_NONE;
 		}
 		if (unlikely(atomic_load_explicit(&c->flush_tlb, memory_order_relaxed))) {
 			atomic_store(&c->flush_tlb, false);
 			mmu_flush(c, true);
 		}
-		bool shadow = c->shadow;
 		if (c->lapic)
 			emu_events(c);
 		c->shadow = false;
-		(void)shadow;
 		if (c->wait_sipi || c->halted) {
 			if (!c->wait_sipi && c->vm->icount && emu_icount_warp(c))
 				continue;
-			e->reason = VCPU_EXIT_HLT;
-			return 0;
+			return VCPU_EXIT_HLT;
 		}
 		emu_exec_block(c);
 	}
+}
+
+static int emu_vcpu_run(struct vcpu *v, struct vcpu_exit *e)
+{
+	struct cpu *c = v->accel;
+	if (setjmp(c->jb))
+		emu_fault(c);
+	e->reason = emu_run_blocks(c);
+	return 0;
 }
 
 static void emu_vcpu_kick(struct vcpu *v)

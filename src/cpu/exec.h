@@ -17,8 +17,11 @@ enum { BT_BT, BT_BTS, BT_BTR, BT_BTC };
 enum { LOOP_LOOP, LOOP_LOOPE, LOOP_LOOPNE };
 
 /* exec_alu.c */
-op_fn alu_arith, alu_arith_rr, alu_arith_ri, alu_test, alu_inc, alu_dec, alu_neg, alu_not;
+op_fn alu_arith, alu_test, alu_inc, alu_dec, alu_neg, alu_not;
 op_fn alu_cmpxchg, alu_xadd, alu_xchg, alu_cmpxchg8b;
+/* Register forms by [ALU kind][0: 64-bit, 1: 32-bit, 2: any size]. */
+extern op_fn *const alu_rr_fns[8][3];
+extern op_fn *const alu_ri_fns[8][3];
 /* Shared with other families: ADD/SUB/... with flags, no writeback. */
 uint64_t alu_compute(struct cpu *c, unsigned kind, unsigned size, uint64_t a, uint64_t b);
 
@@ -38,7 +41,8 @@ uint64_t alu_rmw(struct cpu *c, uint64_t lin, unsigned size, bool locked, rmw_fn
 		 const struct rmw *arg);
 
 /* exec_mov.c */
-op_fn mov_mov, mov_mov_rr, mov_mov_ri, mov_load, mov_store, mov_movzx, mov_movsx, mov_lea;
+op_fn mov_mov, mov_mov_rr, mov_mov_ri, mov_load, mov_store, mov_load8, mov_load4;
+op_fn mov_store8, mov_store4, mov_movzx, mov_movsx, mov_lea;
 op_fn mov_cmov, mov_setcc, mov_bswap, mov_cbw, mov_cwd, mov_xlat, mov_lahf, mov_sahf;
 op_fn mov_salc, mov_flagop, mov_nop, mov_sreg_load, mov_sreg_store, mov_lxs, mov_movbe;
 
@@ -54,7 +58,7 @@ op_fn ctrl_ret, ctrl_iret, ctrl_int, ctrl_int3, ctrl_into, ctrl_int1, ctrl_bound
 op_fn far_jmp, far_call, far_ret;
 
 /* exec_shift.c */
-op_fn shift_op, shift_shld, shift_shrd;
+op_fn shift_op, shift_shld, shift_shrd, shift_shl_reg, shift_shr_reg, shift_sar_reg;
 
 /* exec_bit.c */
 op_fn bit_bt, bit_bsf, bit_bsr, bit_popcnt, bit_lzcnt, bit_tzcnt;

@@ -8,7 +8,8 @@
 #include "cpu/cpu.h"
 #include "machine.h"
 
-static uint64_t alu_result(unsigned kind, uint64_t a, uint64_t b, uint64_t cf)
+static inline __attribute__((always_inline)) uint64_t alu_result(unsigned kind, uint64_t a,
+							     uint64_t b, uint64_t cf)
 {
 	switch (kind) {
 	case ALU_ADD: return a + b;
@@ -21,8 +22,9 @@ static uint64_t alu_result(unsigned kind, uint64_t a, uint64_t b, uint64_t cf)
 	}
 }
 
-static void alu_flags(struct cpu *c, unsigned kind, unsigned size, uint64_t r, uint64_t b,
-		      uint64_t cf)
+static inline __attribute__((always_inline)) void alu_flags(struct cpu *c, unsigned kind,
+							   unsigned size, uint64_t r, uint64_t b,
+							   uint64_t cf)
 {
 	static const uint8_t cc[8] = {
 		[ALU_ADD] = CC_ADD, [ALU_OR] = CC_LOGIC, [ALU_ADC] = CC_ADC, [ALU_SBB] = CC_SBB,
@@ -139,26 +141,58 @@ int alu_arith(struct cpu *c, const struct op *op)
 	return 0;
 }
 
-/* Register, register: the most common form, no operand-kind dispatch. */
-int alu_arith_rr(struct cpu *c, const struct op *op)
+/*
+ * Register-register and register-immediate forms, the most common ones,
+ * specialised by ALU kind and operand size at compile time (the decoder
+ * picks from alu_rr_fns/alu_ri_fns) so the hot path has no dispatch left.
+ */
+static inline __attribute__((always_inline)) int alu_reg_body(struct cpu *c,
+							      const struct op *op,
+							      unsigned kind, unsigned size,
+							      bool imm)
 {
-	unsigned size = op->size, kind = op->sub;
-	uint64_t a = cpu_reg_get(c, op->r[0], size), b = cpu_reg_get(c, op->r[1], size);
-	uint64_t r = alu_compute(c, kind, size, a, b);
+	uint64_t a = cpu_reg_get(c, op->r[0], size);
+	uint64_t b = imm ? op->imm & cpu_mask(size) : cpu_reg_get(c, op->r[1], size);
+	uint64_t cf = (kind == ALU_ADC || kind == ALU_SBB) ? flags_cf(c) : 0;
+	uint64_t r = alu_result(kind, a, b, cf);
+	alu_flags(c, kind, size, r, b, cf);
 	if (kind != ALU_CMP)
 		cpu_reg_set(c, op->r[0], size, r);
 	return 0;
 }
 
-int alu_arith_ri(struct cpu *c, const struct op *op)
-{
-	unsigned size = op->size, kind = op->sub;
-	uint64_t b = op->imm & cpu_mask(size);
-	uint64_t r = alu_compute(c, kind, size, cpu_reg_get(c, op->r[0], size), b);
-	if (kind != ALU_CMP)
-		cpu_reg_set(c, op->r[0], size, r);
-	return 0;
-}
+#define ALU_FORMS(K, N)                                                          \
+	static int alu_##N##_rr8(struct cpu *c, const struct op *op)             \
+	{ return alu_reg_body(c, op, K, 8, false); }                             \
+	static int alu_##N##_rr4(struct cpu *c, const struct op *op)             \
+	{ return alu_reg_body(c, op, K, 4, false); }                             \
+	static int alu_##N##_rr(struct cpu *c, const struct op *op)              \
+	{ return alu_reg_body(c, op, K, op->size, false); }                      \
+	static int alu_##N##_ri8(struct cpu *c, const struct op *op)             \
+	{ return alu_reg_body(c, op, K, 8, true); }                              \
+	static int alu_##N##_ri4(struct cpu *c, const struct op *op)             \
+	{ return alu_reg_body(c, op, K, 4, true); }                              \
+	static int alu_##N##_ri(struct cpu *c, const struct op *op)              \
+	{ return alu_reg_body(c, op, K, op->size, true); }
+ALU_FORMS(ALU_ADD, add)
+ALU_FORMS(ALU_OR, or)
+ALU_FORMS(ALU_ADC, adc)
+ALU_FORMS(ALU_SBB, sbb)
+ALU_FORMS(ALU_AND, and)
+ALU_FORMS(ALU_SUB, sub)
+ALU_FORMS(ALU_XOR, xor)
+ALU_FORMS(ALU_CMP, cmp)
+
+#define ALU_ROW(N, F) { alu_##N##_##F##8, alu_##N##_##F##4, alu_##N##_##F }
+/* [kind][0: 8 bytes, 1: 4 bytes, 2: any size] */
+op_fn *const alu_rr_fns[8][3] = {
+	ALU_ROW(add, rr), ALU_ROW(or, rr), ALU_ROW(adc, rr), ALU_ROW(sbb, rr),
+	ALU_ROW(and, rr), ALU_ROW(sub, rr), ALU_ROW(xor, rr), ALU_ROW(cmp, rr),
+};
+op_fn *const alu_ri_fns[8][3] = {
+	ALU_ROW(add, ri), ALU_ROW(or, ri), ALU_ROW(adc, ri), ALU_ROW(sbb, ri),
+	ALU_ROW(and, ri), ALU_ROW(sub, ri), ALU_ROW(xor, ri), ALU_ROW(cmp, ri),
+};
 
 int alu_test(struct cpu *c, const struct op *op)
 {

@@ -36,6 +36,31 @@ int mov_store(struct cpu *c, const struct op *op)
 	return 0;
 }
 
+/* 64- and 32-bit forms with the size known at compile time. */
+int mov_load8(struct cpu *c, const struct op *op)
+{
+	c->gpr[op->r[0]] = cpu_read(c, op->seg, cpu_ea(c, op), 8);
+	return 0;
+}
+
+int mov_load4(struct cpu *c, const struct op *op)
+{
+	c->gpr[op->r[0]] = (uint32_t)cpu_read(c, op->seg, cpu_ea(c, op), 4);
+	return 0;
+}
+
+int mov_store8(struct cpu *c, const struct op *op)
+{
+	cpu_write(c, op->seg, cpu_ea(c, op), 8, c->gpr[op->r[1]]);
+	return 0;
+}
+
+int mov_store4(struct cpu *c, const struct op *op)
+{
+	cpu_write(c, op->seg, cpu_ea(c, op), 4, (uint32_t)c->gpr[op->r[1]]);
+	return 0;
+}
+
 int mov_movzx(struct cpu *c, const struct op *op)
 {
 	cpu_reg_set(c, op->r[0], op->size, cpu_opnd_get(c, op, 1, op->size2));

@@ -14,8 +14,8 @@ struct shift_out {
 	bool arith;                     /* SF/ZF/PF follow the result (shifts, not rotates) */
 };
 
-static struct shift_out shift_calc(unsigned kind, unsigned size, uint64_t v, unsigned cnt,
-				   bool cf_in)
+static inline __attribute__((always_inline)) struct shift_out
+shift_calc(unsigned kind, unsigned size, uint64_t v, unsigned cnt, bool cf_in)
 {
 	unsigned bits = size * 8;
 	uint64_t m = cpu_mask(size), sign = cpu_sign(size);
@@ -98,10 +98,12 @@ static struct shift_out shift_calc(unsigned kind, unsigned size, uint64_t v, uns
 	return o;
 }
 
-static void shift_flags(struct cpu *c, const struct shift_out *o, unsigned size)
+static inline __attribute__((always_inline)) void
+shift_flags(struct cpu *c, const struct shift_out *o, unsigned size)
 {
-	uint64_t f = flags_get(c) & FL_ARITH;
-	f &= ~(FL_CF | FL_OF);
+	/* Shifts define all six flags but AF (undefined: cleared here), so the
+	 * old flags are only needed for rotates. */
+	uint64_t f = o->arith ? 0 : flags_get(c) & FL_ARITH & ~(FL_CF | FL_OF);
 	if (o->cf)
 		f |= FL_CF;
 	if (o->of)
@@ -117,6 +119,41 @@ static void shift_flags(struct cpu *c, const struct shift_out *o, unsigned size)
 			f |= FL_PF;
 	}
 	flags_set_arith(c, f);
+}
+
+/* SHL/SHR/SAR of a register: the old CF is not needed and the kind is a
+ * compile-time constant. */
+static inline __attribute__((always_inline)) int shift_reg_body(struct cpu *c,
+								const struct op *op,
+								unsigned kind)
+{
+	unsigned size = op->size;
+	uint64_t n = op->k[1] == K_IMM ? op->imm : c->gpr[R_CX];
+	unsigned cnt = (unsigned)n & (size == 8 ? 0x3f : 0x1f);
+	uint64_t v = cpu_reg_get(c, op->r[0], size);
+	if (!cnt) {
+		cpu_reg_set(c, op->r[0], size, v);
+		return 0;
+	}
+	struct shift_out o = shift_calc(kind, size, v, cnt, false);
+	cpu_reg_set(c, op->r[0], size, o.res);
+	shift_flags(c, &o, size);
+	return 0;
+}
+
+int shift_shl_reg(struct cpu *c, const struct op *op)
+{
+	return shift_reg_body(c, op, SH_SHL);
+}
+
+int shift_shr_reg(struct cpu *c, const struct op *op)
+{
+	return shift_reg_body(c, op, SH_SHR);
+}
+
+int shift_sar_reg(struct cpu *c, const struct op *op)
+{
+	return shift_reg_body(c, op, SH_SAR);
 }
 
 static uint64_t shift_rmw(const struct rmw *r, uint64_t old, unsigned size)

@@ -86,17 +86,24 @@ void flags_set(struct cpu *c, uint64_t v, uint64_t mask)
 	c->rflags = (n & ~FL_ARITH) | 0x2;
 }
 
+/* CF alone, without deriving the other five flags. */
 bool flags_cf(struct cpu *c)
 {
 	unsigned kind = c->cc_op >> 2;
-	if (kind == CC_LOGIC)
-		return false;
-	if (kind == CC_SUB) {
-		uint64_t m = cpu_mask(1u << (c->cc_op & 3));
-		uint64_t res = c->cc_dst & m, src = c->cc_src & m;
-		return ((res + src) & m) < src;
+	uint64_t m = cpu_mask(1u << (c->cc_op & 3));
+	uint64_t res = c->cc_dst & m, src = c->cc_src & m;
+	switch (kind) {
+	case CC_EFLAGS: return c->cc_src & FL_CF;
+	case CC_ADD: return res < src;
+	case CC_ADC: return c->cc_src2 ? res <= src : res < src;
+	case CC_SUB: return ((res + src) & m) < src;
+	case CC_SBB: {
+		uint64_t src1 = (res + src + c->cc_src2) & m;
+		return c->cc_src2 ? src1 <= src : src1 < src;
 	}
-	return flags_arith(c) & FL_CF;
+	case CC_LOGIC: return false;
+	default: return c->cc_src2 != 0;        /* INC/DEC keep the old CF */
+	}
 }
 
 /* Condition code cc (the low nibble of Jcc/SETcc/CMOVcc), SDM Vol. 1 B.1. */
@@ -104,6 +111,24 @@ bool flags_cond(struct cpu *c, unsigned cc)
 {
 	unsigned kind = c->cc_op >> 2;
 	bool r;
+	if (kind != CC_EFLAGS) {
+		/* ZF, SF and CF never need the full set. */
+		unsigned size = 1u << (c->cc_op & 3);
+		switch (cc >> 1) {
+		case 1: return flags_cf(c) ^ (cc & 1);
+		case 2: return ((c->cc_dst & cpu_mask(size)) == 0) ^ (cc & 1);
+		case 4: return ((c->cc_dst & cpu_sign(size)) != 0) ^ (cc & 1);
+		default: break;
+		}
+	} else {
+		uint64_t f = c->cc_src;
+		switch (cc >> 1) {
+		case 1: return ((f & FL_CF) != 0) ^ (cc & 1);
+		case 2: return ((f & FL_ZF) != 0) ^ (cc & 1);
+		case 4: return ((f & FL_SF) != 0) ^ (cc & 1);
+		default: break;
+		}
+	}
 	/* Fast paths for the flags producers that dominate real code. */
 	if (kind == CC_SUB || kind == CC_LOGIC) {
 		unsigned size = 1u << (c->cc_op & 3);

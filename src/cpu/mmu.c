@@ -291,6 +291,7 @@ static void mmu_tlb_fill(struct cpu *c, unsigned idx, uint64_t lin, const struct
 	e->global = w->global;
 	if (e->gpfn >= c->vm->code_pages_n)
 		return;         /* no code tracking there: slow path only */
+	e->code = &c->vm->code_pages[e->gpfn];
 	if (!user || w->user) {
 		e->tag_r = page;
 		if (!w->nx)
@@ -378,7 +379,7 @@ uint8_t *mmu_rmw_ptr(struct cpu *c, uint64_t lin, unsigned size)
 	if (e->tag_w != (lin & ~0xfffULL))
 		mmu_translate(c, lin, ACC_W);
 	if (e->tag_w != (lin & ~0xfffULL) ||
-	    atomic_load_explicit(&c->vm->code_pages[e->gpfn], memory_order_relaxed))
+	    atomic_load_explicit(e->code, memory_order_relaxed))
 		return NULL;
 	return (uint8_t *)(uintptr_t)(lin + e->addend);
 }
