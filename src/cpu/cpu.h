@@ -222,6 +222,8 @@ struct cpu {
 	struct tlb_entry tlb[2][TLB_SIZE];
 	struct cpu_code *code;          /* decoded-block cache (decode.c) */
 	const struct block *cur_block;
+	const struct block *last_block; /* for chaining; see decode_lookup */
+	uint64_t last_gen;
 
 	struct machine *m;
 	struct vcpu *v;
@@ -514,8 +516,10 @@ void mmu_set_a20(struct cpu *c, bool on);
 
 int decode_create(struct cpu *c);
 void decode_destroy(struct cpu *c);
-/* The block starting at the current CS:RIP (decoding it if needed). */
-const struct block *decode_lookup(struct cpu *c);
+/* The block starting at the current CS:RIP (decoding it if needed). prev
+ * is the block that just ran (or NULL): its successor links are tried
+ * first and updated. */
+const struct block *decode_lookup(struct cpu *c, const struct block *prev);
 void decode_flush_all(struct cpu *c);
 void decode_flush_jmp_cache(struct cpu *c);
 /* Drop this vCPU's blocks on page gpfn. */
@@ -532,6 +536,11 @@ struct block {
 	bool valid;
 	struct block *hnext;            /* hash chain by gpa */
 	struct block *pnext;            /* chain of blocks on the same page */
+	/* The last two successors, valid while chain_gen == the cache's gen
+	 * (any invalidation or TLB flush bumps it). */
+	struct block *chain[2];
+	uint64_t chain_gen;
+	unsigned chain_next;
 	struct op ops[];
 };
 

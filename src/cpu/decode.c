@@ -63,6 +63,7 @@ struct cpu_code {
 	struct block_ref *pages[1u << PAGE_BITS];
 	struct block *dead;
 	unsigned nblocks;
+	uint64_t gen;                   /* bumped whenever successor links may be stale */
 	/* Invalidation requests from other threads. */
 	pthread_mutex_t lock;
 	uint64_t ring[INVAL_RING];
@@ -145,6 +146,7 @@ static void decode_kill(struct cpu *c, struct block *b)
 	x->dnext = k->dead;
 	k->dead = b;
 	k->nblocks--;
+	k->gen++;
 	if (c->cur_block == b)
 		c->brk = true;
 }
@@ -156,12 +158,15 @@ void decode_flush_all(struct cpu *c)
 		while (k->hash[i])
 			decode_kill(c, k->hash[i]);
 	memset(k->jmp, 0, sizeof(k->jmp));
+	k->gen++;
 }
 
 void decode_flush_jmp_cache(struct cpu *c)
 {
-	if (c->code)
+	if (c->code) {
 		memset(c->code->jmp, 0, sizeof(c->code->jmp));
+		c->code->gen++;
+	}
 }
 
 void decode_destroy(struct cpu *c)
@@ -825,20 +830,43 @@ static struct block *decode_block(struct cpu *c, uint64_t lin, uint64_t gpa, uin
 	return b;
 }
 
-const struct block *decode_lookup(struct cpu *c)
+/* Remember b as a successor of prev (prev known to be alive). */
+static void decode_link(struct cpu_code *k, struct block *prev, struct block *b)
+{
+	if (prev->chain_gen != k->gen) {
+		prev->chain[0] = prev->chain[1] = NULL;
+		prev->chain_gen = k->gen;
+	}
+	prev->chain[prev->chain_next++ & 1] = b;
+}
+
+const struct block *decode_lookup(struct cpu *c, const struct block *prev_c)
 {
 	struct cpu_code *k = c->code;
+	struct block *prev = (struct block *)prev_c;
 	if (unlikely(atomic_load_explicit(&c->flush_code, memory_order_relaxed) || k->dead ||
 		     k->nblocks > MAX_BLOCKS))
 		decode_service(c);
+	/* A block is only freed after an invalidation, which bumps gen. */
+	if (prev && c->last_gen != k->gen)
+		prev = NULL;
 	uint64_t lin = c->seg[S_CS].base + c->rip;
 	if (!c->mode64)
 		lin = (uint32_t)lin;
 	uint32_t key = decode_mode(c) | (uint32_t)c->mmu_idx << 3;
+	struct block *b;
+	if (prev && prev->chain_gen == k->gen) {
+		b = prev->chain[0];
+		if (b && b->lin == lin && b->key_mode == key)
+			goto found;
+		b = prev->chain[1];
+		if (b && b->lin == lin && b->key_mode == key)
+			goto found;
+	}
 	struct block **jp = &k->jmp[(lin ^ (lin >> JMP_BITS)) & ((1u << JMP_BITS) - 1)];
-	struct block *b = *jp;
+	b = *jp;
 	if (likely(b && b->lin == lin && b->key_mode == key))
-		return b;
+		goto link;
 	if (!c->mode64 && c->rip > c->seg[S_CS].limit)
 		cpu_raise(c, EXC_GP, 0);
 	uint64_t gpa = mmu_translate(c, lin, ACC_X);
@@ -852,6 +880,14 @@ const struct block *decode_lookup(struct cpu *c)
 	}
 	if (!b)
 		b = decode_block(c, lin, gpa, key);
+	/* Decoding may have flushed (cache full) or killed prev. */
+	if (c->last_gen != k->gen)
+		prev = NULL;
 	*jp = b;
+link:
+	if (prev)
+		decode_link(k, prev, b);
+found:
+	c->last_gen = k->gen;
 	return b;
 }

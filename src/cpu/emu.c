@@ -355,7 +355,8 @@ static bool emu_icount_warp(struct cpu *c)
  * raises the #DB trap. */
 static void emu_exec_block(struct cpu *c)
 {
-	const struct block *b = decode_lookup(c);
+	const struct block *b = decode_lookup(c, c->last_block);
+	c->last_block = b;
 	const struct op *op = b->ops, *end = op + b->n;
 	bool step = c->rflags & FL_TF;
 	if (step)
