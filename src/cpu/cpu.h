@@ -188,6 +188,7 @@ struct cpu {
 	uint8_t code_size;              /* 2, 4 or 8: default operand size of CS */
 	uint8_t stack_size;             /* 2, 4 or 8: SS.B / long mode */
 	uint8_t mmu_idx;                /* 1 at CPL 3 */
+	uint32_t code_key;              /* decode mode | mmu_idx << 3 (decode.c) */
 
 	/* MSRs. */
 	uint64_t star, lstar, cstar, sfmask, kernel_gs_base;
@@ -513,6 +514,9 @@ unsigned mmu_fetch(struct cpu *c, uint64_t lin, uint8_t *buf, unsigned len, uint
 void mmu_set_a20(struct cpu *c, bool on);
 
 /* ---- decode.c --------------------------------------------------------- */
+
+/* Decoder modes (which Zydis machine mode decodes the code). */
+enum { DM_REAL, DM_PROT16, DM_PROT32, DM_COMPAT16, DM_COMPAT32, DM_LONG64, DM_COUNT };
 
 int decode_create(struct cpu *c);
 void decode_destroy(struct cpu *c);

@@ -39,8 +39,6 @@
 #define INVAL_RING 64
 #define MAX_BLOCKS 200000
 
-/* Zydis machine modes by our decode mode index. */
-enum { DM_REAL, DM_PROT16, DM_PROT32, DM_COMPAT16, DM_COMPAT32, DM_LONG64, DM_COUNT };
 
 struct block_ref {
 	struct block *b;
@@ -687,17 +685,6 @@ static void decode_fault_op(struct op *op, op_fn *fn)
 	op->len = 1;
 }
 
-static unsigned decode_mode(const struct cpu *c)
-{
-	if (!c->pmode)
-		return DM_REAL;
-	if (c->mode64)
-		return DM_LONG64;
-	if (c->efer & EFER_LMA)
-		return c->code_size == 4 ? DM_COMPAT32 : DM_COMPAT16;
-	return c->code_size == 4 ? DM_PROT32 : DM_PROT16;
-}
-
 static void decode_add_ref(struct cpu_code *k, struct block *b, uint64_t gpfn)
 {
 	struct block_ext *x = block_ext(b);
@@ -853,7 +840,7 @@ const struct block *decode_lookup(struct cpu *c, const struct block *prev_c)
 	uint64_t lin = c->seg[S_CS].base + c->rip;
 	if (!c->mode64)
 		lin = (uint32_t)lin;
-	uint32_t key = decode_mode(c) | (uint32_t)c->mmu_idx << 3;
+	uint32_t key = c->code_key;
 	struct block *b;
 	if (prev && prev->chain_gen == k->gen) {
 		b = prev->chain[0];

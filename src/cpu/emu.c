@@ -39,6 +39,8 @@
 #define EMU_CODE_PAGES (1ULL << 28)
 /* icount: run due timers at least this often (instructions). */
 #define EMU_TIMER_SLICE 4096
+/* Blocks run between two looks at the local APIC. */
+#define EMU_BLOCKS_PER_POLL 64
 /* Marker added to a vector being delivered that is not an exception. */
 #define EMU_BENIGN 256
 
@@ -440,7 +442,16 @@ static __attribute__((noinline)) enum vcpu_exit_reason emu_run_blocks(struct cpu
 				continue;
 			return VCPU_EXIT_HLT;
 		}
-		emu_exec_block(c);
+		/* Events are looked at every EMU_BLOCKS_PER_POLL blocks (well under
+		 * a microsecond of guest time) and whenever a block halts, opens an
+		 * interrupt shadow, or another thread wants this vCPU. */
+		for (unsigned i = 0; i < EMU_BLOCKS_PER_POLL; i++) {
+			emu_exec_block(c);
+			if (unlikely(c->halted || c->shadow ||
+				     atomic_load_explicit(&c->kicked, memory_order_relaxed) ||
+				     atomic_load_explicit(&c->flush_tlb, memory_order_relaxed)))
+				break;
+		}
 	}
 }
 

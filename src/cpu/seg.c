@@ -63,6 +63,16 @@ void cpu_update_mode(struct cpu *c)
 		c->code_size = c->seg[S_CS].db ? 4 : 2;
 	c->stack_size = c->mode64 ? 8 : (c->seg[S_SS].db && !vm86) ? 4 : 2;
 	c->mmu_idx = c->cpl == 3;
+	unsigned dm;
+	if (!c->pmode)
+		dm = DM_REAL;
+	else if (c->mode64)
+		dm = DM_LONG64;
+	else if (c->efer & EFER_LMA)
+		dm = c->code_size == 4 ? DM_COMPAT32 : DM_COMPAT16;
+	else
+		dm = c->code_size == 4 ? DM_PROT32 : DM_PROT16;
+	c->code_key = dm | (uint32_t)c->mmu_idx << 3;
 	for (unsigned s = 0; s < 6; s++)
 		seg_refresh(c, s);
 }
