@@ -490,6 +490,11 @@ bool seg_read_desc16(struct cpu *c, uint16_t sel, uint64_t *lo, uint64_t *hi);
 void seg_set_cs(struct cpu *c, const struct vcpu_segment *cs, unsigned cpl);
 /* Any segment load in real or v86 mode or protected mode, by the current mode. */
 void seg_load_any(struct cpu *c, unsigned s, uint16_t sel);
+/* Code segment of a far return or IRET, checked (SDM RET/IRET). */
+void seg_return_cs(struct cpu *c, uint16_t sel, struct vcpu_segment *cs, uint64_t *raw);
+/* Stack segment of a return to an outer privilege level, checked. */
+void seg_return_ss(struct cpu *c, uint16_t sel, unsigned rpl, bool to64,
+		   struct vcpu_segment *ss);
 /* Null data segments whose DPL is below the new CPL after a return (SDM RET). */
 void seg_null_on_return(struct cpu *c);
 
@@ -525,6 +530,9 @@ void decode_destroy(struct cpu *c);
  * first and updated. */
 const struct block *decode_lookup(struct cpu *c, const struct block *prev);
 void decode_flush_all(struct cpu *c);
+/* Our register number (0-15, REG_HIGH8+n, segment/CR/DR index) for a Zydis
+ * register; REG_NONE if it has none. */
+uint8_t decode_gpr(int zydis_reg);
 void decode_flush_jmp_cache(struct cpu *c);
 /* Drop this vCPU's blocks on page gpfn. */
 void decode_invalidate_page(struct cpu *c, uint64_t gpfn);

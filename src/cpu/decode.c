@@ -254,8 +254,9 @@ static void decode_service(struct cpu *c)
 
 /* ---- Zydis -> struct op ------------------------------------------------ */
 
-static uint8_t decode_gpr(ZydisRegister r)
+uint8_t decode_gpr(int zreg)
 {
+	ZydisRegister r = (ZydisRegister)zreg;
 	switch (ZydisRegisterGetClass(r)) {
 	case ZYDIS_REGCLASS_GPR8: {
 		unsigned id = r - ZYDIS_REGISTER_AL;

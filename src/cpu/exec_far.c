@@ -51,6 +51,24 @@ static void far_direct_cs(struct cpu *c, uint16_t sel, const struct vcpu_segment
 		cpu_raise(c, EXC_GP, sel & 0xfffc);
 }
 
+/* The descriptor a far JMP/CALL names. True for a code segment, which is
+ * then checked as a direct target; false for a system descriptor (gate or
+ * TSS) the caller handles. */
+static bool far_target(struct cpu *c, uint16_t sel, uint64_t *desc, struct vcpu_segment *cs)
+{
+	if ((sel & ~3u) == 0)
+		cpu_raise(c, EXC_GP, 0);
+	if (!seg_read_desc(c, sel, desc))
+		cpu_raise(c, EXC_GP, sel & 0xfffc);
+	seg_from_desc(cs, sel, *desc);
+	if (!cs->s)
+		return false;
+	if (!(cs->type & 8))
+		cpu_raise(c, EXC_GP, sel & 0xfffc);
+	far_direct_cs(c, sel, cs);
+	return true;
+}
+
 struct far_gate {
 	uint16_t sel;
 	uint64_t off;
@@ -116,6 +134,25 @@ static void far_enter_cs(struct cpu *c, uint16_t sel, uint64_t *raw, struct vcpu
 	c->rip = off;
 }
 
+/* JMP/CALL to a TSS descriptor or through a task gate (SDM 7.3). */
+static void far_task(struct cpu *c, const struct op *op, uint16_t sel, uint64_t desc,
+		     enum task_reason why)
+{
+	if (c->efer & EFER_LMA)
+		cpu_raise(c, EXC_GP, sel & 0xfffc);
+	unsigned dpl = (desc >> 45) & 3;
+	if (dpl < c->cpl || dpl < (sel & 3u))
+		cpu_raise(c, EXC_GP, sel & 0xfffc);
+	if (!((desc >> 47) & 1))
+		cpu_raise(c, EXC_NP, sel & 0xfffc);
+	if (((desc >> 40) & 0xf) == 5) {
+		sel = (uint16_t)(desc >> 16);
+		if ((sel & 4) || !seg_read_desc(c, sel, &desc))
+			cpu_raise(c, EXC_GP, sel & 0xfffc);
+	}
+	task_switch(c, sel, desc, why, false, 0, c->rip + op->len);
+}
+
 int far_jmp(struct cpu *c, const struct op *op)
 {
 	uint16_t sel;
@@ -125,16 +162,8 @@ int far_jmp(struct cpu *c, const struct op *op)
 		far_real(c, sel, off, op->size);
 		return 1;
 	}
-	if ((sel & ~3u) == 0)
-		cpu_raise(c, EXC_GP, 0);
-	if (!seg_read_desc(c, sel, &desc))
-		cpu_raise(c, EXC_GP, sel & 0xfffc);
 	struct vcpu_segment cs;
-	seg_from_desc(&cs, sel, desc);
-	if (cs.s) {
-		if (!(cs.type & 8))
-			cpu_raise(c, EXC_GP, sel & 0xfffc);
-		far_direct_cs(c, sel, &cs);
+	if (far_target(c, sel, &desc, &cs)) {
 		off = far_check_off(c, &cs, off, op->size);
 		far_enter_cs(c, sel, &desc, &cs, c->cpl, off);
 		return 1;
@@ -152,22 +181,9 @@ int far_jmp(struct cpu *c, const struct op *op)
 		far_enter_cs(c, g.sel, &raw, &tcs, c->cpl, t);
 		return 1;
 	}
-	case 5: case 1: case 9: {
-		if (c->efer & EFER_LMA)
-			cpu_raise(c, EXC_GP, sel & 0xfffc);
-		unsigned dpl = (desc >> 45) & 3;
-		if (dpl < c->cpl || dpl < (sel & 3u))
-			cpu_raise(c, EXC_GP, sel & 0xfffc);
-		if (!((desc >> 47) & 1))
-			cpu_raise(c, EXC_NP, sel & 0xfffc);
-		if (cs.type == 5) {
-			sel = (uint16_t)(desc >> 16);
-			if ((sel & 4) || !seg_read_desc(c, sel, &desc))
-				cpu_raise(c, EXC_GP, sel & 0xfffc);
-		}
-		task_switch(c, sel, desc, TASK_JMP, false, 0, c->rip + op->len);
+	case 5: case 1: case 9:
+		far_task(c, op, sel, desc, TASK_JMP);
 		return 1;
-	}
 	default:
 		cpu_raise(c, EXC_GP, sel & 0xfffc);
 	}
@@ -264,16 +280,8 @@ int far_call(struct cpu *c, const struct op *op)
 		far_real(c, sel, off, size);
 		return 1;
 	}
-	if ((sel & ~3u) == 0)
-		cpu_raise(c, EXC_GP, 0);
-	if (!seg_read_desc(c, sel, &desc))
-		cpu_raise(c, EXC_GP, sel & 0xfffc);
 	struct vcpu_segment cs;
-	seg_from_desc(&cs, sel, desc);
-	if (cs.s) {
-		if (!(cs.type & 8))
-			cpu_raise(c, EXC_GP, sel & 0xfffc);
-		far_direct_cs(c, sel, &cs);
+	if (far_target(c, sel, &desc, &cs)) {
 		off = far_check_off(c, &cs, off, size);
 		uint64_t sp = cpu_sp(c), m = cpu_mask(c->stack_size);
 		cpu_write(c, S_SS, (sp - size) & m, size, c->seg[S_CS].selector);
@@ -301,22 +309,9 @@ int far_call(struct cpu *c, const struct op *op)
 		far_enter_cs(c, g.sel, &raw, &tcs, c->cpl, t);
 		return 1;
 	}
-	case 5: case 1: case 9: {
-		if (c->efer & EFER_LMA)
-			cpu_raise(c, EXC_GP, sel & 0xfffc);
-		unsigned dpl = (desc >> 45) & 3;
-		if (dpl < c->cpl || dpl < (sel & 3u))
-			cpu_raise(c, EXC_GP, sel & 0xfffc);
-		if (!((desc >> 47) & 1))
-			cpu_raise(c, EXC_NP, sel & 0xfffc);
-		if (cs.type == 5) {
-			sel = (uint16_t)(desc >> 16);
-			if ((sel & 4) || !seg_read_desc(c, sel, &desc))
-				cpu_raise(c, EXC_GP, sel & 0xfffc);
-		}
-		task_switch(c, sel, desc, TASK_CALL, false, 0, c->rip + op->len);
+	case 5: case 1: case 9:
+		far_task(c, op, sel, desc, TASK_CALL);
 		return 1;
-	}
 	default:
 		cpu_raise(c, EXC_GP, sel & 0xfffc);
 	}
@@ -333,20 +328,10 @@ int far_ret(struct cpu *c, const struct op *op)
 		far_real(c, sel, off, size);
 		return 1;
 	}
-	if ((sel & ~3u) == 0)
-		cpu_raise(c, EXC_GP, 0);
 	uint64_t desc;
-	if (!seg_read_desc(c, sel, &desc))
-		cpu_raise(c, EXC_GP, sel & 0xfffc);
 	struct vcpu_segment cs;
-	seg_from_desc(&cs, sel, desc);
+	seg_return_cs(c, sel, &cs, &desc);
 	unsigned rpl = sel & 3;
-	if (!cs.s || !(cs.type & 8) || rpl < c->cpl)
-		cpu_raise(c, EXC_GP, sel & 0xfffc);
-	if ((cs.type & 4) ? cs.dpl > rpl : cs.dpl != rpl)
-		cpu_raise(c, EXC_GP, sel & 0xfffc);
-	if (!cs.present)
-		cpu_raise(c, EXC_NP, sel & 0xfffc);
 	off = far_check_off(c, &cs, off, size);
 	if (rpl == c->cpl) {
 		cpu_sp_set(c, sp + 2 * size + imm);
@@ -358,29 +343,7 @@ int far_ret(struct cpu *c, const struct op *op)
 	uint64_t nsp = cpu_read(c, S_SS, nsp_off, size);
 	uint16_t nss = (uint16_t)cpu_read(c, S_SS, (nsp_off + size) & m, size);
 	struct vcpu_segment ss;
-	uint64_t ssraw = 0;
-	bool to64 = (c->efer & EFER_LMA) && cs.l;
-	if ((nss & ~3u) == 0) {
-		if (!to64 || rpl == 3)
-			cpu_raise(c, EXC_GP, 0);
-		memset(&ss, 0, sizeof(ss));
-		ss.selector = nss;
-		ss.present = ss.s = 1;
-		ss.type = 3;
-		ss.dpl = rpl;
-		ss.db = 1;
-		ss.limit = 0xffffffff;
-	} else {
-		if ((nss & 3) != rpl || !seg_read_desc(c, nss, &ssraw))
-			cpu_raise(c, EXC_GP, nss & 0xfffc);
-		seg_from_desc(&ss, nss, ssraw);
-		if (!ss.s || (ss.type & 8) || !(ss.type & 2) || ss.dpl != rpl)
-			cpu_raise(c, EXC_GP, nss & 0xfffc);
-		if (!ss.present)
-			cpu_raise(c, EXC_SS, nss & 0xfffc);
-		seg_set_accessed(c, nss, &ssraw);
-		ss.type |= 1;
-	}
+	seg_return_ss(c, nss, rpl, (c->efer & EFER_LMA) && cs.l, &ss);
 	far_enter_cs(c, sel, &desc, &cs, rpl, off);
 	c->seg[S_SS] = ss;
 	cpu_update_mode(c);

@@ -601,40 +601,17 @@ int sys_swapgs(struct cpu *c, const struct op *op)
 
 static uint64_t sys_simd_get_gpr(void *cpu, ZydisRegister reg)
 {
-	struct cpu *c = cpu;
 	unsigned size = ZydisRegisterGetWidth(ZYDIS_MACHINE_MODE_LONG_64, reg) / 8;
-	uint8_t r;
-	switch (ZydisRegisterGetClass(reg)) {
-	case ZYDIS_REGCLASS_GPR8: {
-		unsigned id = reg - ZYDIS_REGISTER_AL;
-		r = (uint8_t)(id < 4 ? id : id < 8 ? REG_HIGH8 + id - 4 : id - 4);
-		break;
-	}
-	case ZYDIS_REGCLASS_GPR16: r = (uint8_t)(reg - ZYDIS_REGISTER_AX); break;
-	case ZYDIS_REGCLASS_GPR32: r = (uint8_t)(reg - ZYDIS_REGISTER_EAX); break;
-	case ZYDIS_REGCLASS_GPR64: r = (uint8_t)(reg - ZYDIS_REGISTER_RAX); break;
-	default: return 0;
-	}
-	return cpu_reg_get(c, r, size);
+	uint8_t r = decode_gpr(reg);
+	return r < REG_RIP && size ? cpu_reg_get(cpu, r, size) : 0;
 }
 
 static void sys_simd_set_gpr(void *cpu, ZydisRegister reg, uint64_t value)
 {
-	struct cpu *c = cpu;
 	unsigned size = ZydisRegisterGetWidth(ZYDIS_MACHINE_MODE_LONG_64, reg) / 8;
-	uint8_t r;
-	switch (ZydisRegisterGetClass(reg)) {
-	case ZYDIS_REGCLASS_GPR8: {
-		unsigned id = reg - ZYDIS_REGISTER_AL;
-		r = (uint8_t)(id < 4 ? id : id < 8 ? REG_HIGH8 + id - 4 : id - 4);
-		break;
-	}
-	case ZYDIS_REGCLASS_GPR16: r = (uint8_t)(reg - ZYDIS_REGISTER_AX); break;
-	case ZYDIS_REGCLASS_GPR32: r = (uint8_t)(reg - ZYDIS_REGISTER_EAX); break;
-	case ZYDIS_REGCLASS_GPR64: r = (uint8_t)(reg - ZYDIS_REGISTER_RAX); break;
-	default: return;
-	}
-	cpu_reg_set(c, r, size, value);
+	uint8_t r = decode_gpr(reg);
+	if (r < REG_RIP && size)
+		cpu_reg_set(cpu, r, size, value);
 }
 
 /* Memory callbacks: faults unwind straight to the run loop, so "return

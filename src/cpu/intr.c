@@ -336,25 +336,6 @@ void intr_deliver(struct cpu *c, int vec, bool has_err, uint32_t err, bool soft,
 		c->nmi_blocked = true;
 }
 
-/* Check a return code segment (SDM IRET/RET "return code segment checks"). */
-static void intr_ret_cs(struct cpu *c, uint16_t sel, struct vcpu_segment *cs, uint64_t *raw)
-{
-	if ((sel & ~3u) == 0)
-		cpu_raise(c, EXC_GP, 0);
-	if (!seg_read_desc(c, sel, raw))
-		cpu_raise(c, EXC_GP, sel & 0xfffc);
-	seg_from_desc(cs, sel, *raw);
-	unsigned rpl = sel & 3;
-	if (!cs->s || !(cs->type & 8) || rpl < c->cpl)
-		cpu_raise(c, EXC_GP, sel & 0xfffc);
-	if ((cs->type & 4) ? cs->dpl > rpl : cs->dpl != rpl)
-		cpu_raise(c, EXC_GP, sel & 0xfffc);
-	if (!cs->present)
-		cpu_raise(c, EXC_NP, sel & 0xfffc);
-	if ((c->efer & EFER_LMA) && cs->l && cs->db)
-		cpu_raise(c, EXC_GP, sel & 0xfffc);
-}
-
 /* Which RFLAGS bits an IRET/POPF at the current privilege may change. */
 static uint64_t intr_flags_mask(struct cpu *c, unsigned size)
 {
@@ -430,39 +411,17 @@ void intr_iret(struct cpu *c, unsigned size, uint64_t next_rip)
 	}
 	struct vcpu_segment cs;
 	uint64_t raw;
-	intr_ret_cs(c, csel, &cs, &raw);
+	seg_return_cs(c, csel, &cs, &raw);
 	unsigned rpl = csel & 3;
 	uint64_t fmask = intr_flags_mask(c, size) & ~FL_VM;
 	bool outer = rpl > c->cpl || c->mode64;
 	uint64_t new_sp = 0;
 	uint16_t ssel = 0;
 	struct vcpu_segment ss;
-	uint64_t ssraw = 0;
 	if (outer) {
 		new_sp = cpu_read(c, S_SS, (sp + 3 * size) & m, size);
 		ssel = (uint16_t)cpu_read(c, S_SS, (sp + 4 * size) & m, size);
-		bool to64 = (c->efer & EFER_LMA) && cs.l;
-		if ((ssel & ~3u) == 0) {
-			if (!to64 || rpl == 3)
-				cpu_raise(c, EXC_GP, 0);
-			memset(&ss, 0, sizeof(ss));
-			ss.selector = ssel;
-			ss.present = ss.s = 1;
-			ss.type = 3;
-			ss.dpl = rpl;
-			ss.db = 1;
-			ss.limit = 0xffffffff;
-		} else {
-			if ((ssel & 3) != rpl || !seg_read_desc(c, ssel, &ssraw))
-				cpu_raise(c, EXC_GP, ssel & 0xfffc);
-			seg_from_desc(&ss, ssel, ssraw);
-			if (!ss.s || (ss.type & 8) || !(ss.type & 2) || ss.dpl != rpl)
-				cpu_raise(c, EXC_GP, ssel & 0xfffc);
-			if (!ss.present)
-				cpu_raise(c, EXC_SS, ssel & 0xfffc);
-			seg_set_accessed(c, ssel, &ssraw);
-			ss.type |= 1;
-		}
+		seg_return_ss(c, ssel, rpl, (c->efer & EFER_LMA) && cs.l, &ss);
 	}
 	seg_set_accessed(c, csel, &raw);
 	cs.type |= 1;

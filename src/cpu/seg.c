@@ -277,3 +277,54 @@ void seg_null_on_return(struct cpu *c)
 		}
 	}
 }
+
+/*
+ * The stack segment of a return to an outer level (RET far, IRET): checked
+ * and marked accessed. A null selector is allowed only when returning to
+ * 64-bit code below CPL 3 (SDM IRET, RET "return to outer privilege").
+ */
+void seg_return_ss(struct cpu *c, uint16_t sel, unsigned rpl, bool to64,
+		   struct vcpu_segment *ss)
+{
+	uint64_t raw;
+	if ((sel & ~3u) == 0) {
+		if (!to64 || rpl == 3)
+			cpu_raise(c, EXC_GP, 0);
+		memset(ss, 0, sizeof(*ss));
+		ss->selector = sel;
+		ss->present = ss->s = 1;
+		ss->type = 3;
+		ss->dpl = (uint8_t)rpl;
+		ss->db = 1;
+		ss->limit = 0xffffffff;
+		return;
+	}
+	if ((sel & 3) != rpl || !seg_read_desc(c, sel, &raw))
+		cpu_raise(c, EXC_GP, sel & 0xfffc);
+	seg_from_desc(ss, sel, raw);
+	if (!ss->s || (ss->type & 8) || !(ss->type & 2) || ss->dpl != rpl)
+		cpu_raise(c, EXC_GP, sel & 0xfffc);
+	if (!ss->present)
+		cpu_raise(c, EXC_SS, sel & 0xfffc);
+	seg_set_accessed(c, sel, &raw);
+	ss->type |= 1;
+}
+
+/* Check a return code segment (SDM IRET/RET "return code segment checks"). */
+void seg_return_cs(struct cpu *c, uint16_t sel, struct vcpu_segment *cs, uint64_t *raw)
+{
+	if ((sel & ~3u) == 0)
+		cpu_raise(c, EXC_GP, 0);
+	if (!seg_read_desc(c, sel, raw))
+		cpu_raise(c, EXC_GP, sel & 0xfffc);
+	seg_from_desc(cs, sel, *raw);
+	unsigned rpl = sel & 3;
+	if (!cs->s || !(cs->type & 8) || rpl < c->cpl)
+		cpu_raise(c, EXC_GP, sel & 0xfffc);
+	if ((cs->type & 4) ? cs->dpl > rpl : cs->dpl != rpl)
+		cpu_raise(c, EXC_GP, sel & 0xfffc);
+	if (!cs->present)
+		cpu_raise(c, EXC_NP, sel & 0xfffc);
+	if ((c->efer & EFER_LMA) && cs->l && cs->db)
+		cpu_raise(c, EXC_GP, sel & 0xfffc);
+}
