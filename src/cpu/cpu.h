@@ -248,6 +248,8 @@ struct emu_vm {
 	pthread_mutex_t split_lock;
 	/* icount: guest time in ns = base + retired / per-ns scale, plus warps. */
 	_Atomic int64_t icount_ns;
+	/* Guest time of the last machine reset: every TSC reads 0 there. */
+	int64_t tsc_reset_ns;
 };
 
 /* A 48-bit linear address sign-extended to 64 bits (SDM Vol. 1 3.3.7.1). */

@@ -224,7 +224,11 @@ void emu_cpu_reset(struct cpu *c, bool init_only)
 	c->lapic = c->m->lapic[c->index];
 	if (!init_only) {
 		msr_reset(c);
-		tsc_write(c, 0);
+		/* Every TSC restarts from 0 at the same instant: vCPU 0 is reset
+		 * first and fixes it for all (Linux checks the TSCs are in sync). */
+		if (c->index == 0)
+			c->vm->tsc_reset_ns = vclock_now(c->m->clock);
+		c->tsc_offset = (uint64_t)-c->vm->tsc_reset_ns;
 		simd_reset(c->simd);
 	}
 	cpu_update_mode(c);
