@@ -32,15 +32,17 @@ best_of() {
 	for i in $(seq "$runs"); do
 		t0=$(now)
 		out=$("$@" 2>/dev/null | head -1) || true
-		t=$(echo "$(now) - $t0" | bc)
-		if [ -z "$best" ] || [ "$(echo "$t < $best" | bc)" = 1 ]; then best=$t; fi
+		t=$(awk -v a="$(now)" -v b="$t0" 'BEGIN { printf "%.3f", a - b }')
+		if [ -z "$best" ] || awk -v t="$t" -v b="$best" 'BEGIN { exit !(t < b) }'; then
+			best=$t
+		fi
 	done
 	echo "$best $out"
 }
 
 mips() {   # seconds taken-incs-hex
 	incs=$(printf '%d' "0x$2")
-	echo "($iters * 11 + $incs) / $1 / 1000000" | bc
+	awk -v n="$iters" -v i="$incs" -v t="$1" 'BEGIN { printf "%d", (n * 11 + i) / t / 1e6 }'
 }
 
 set -- $(best_of "$build/lodge" run --bios "$tmp/mips.bin" --accel emu --debug-exit --headless)
@@ -56,7 +58,7 @@ boot_time() {
 	t0=$(now)
 	( timeout 600 "$@" 2>&1 & echo $! > "$tmp/pid"; wait ) | while IFS= read -r line; do
 		case "$line" in *"init started"*)
-			echo "$(now) - $t0" | bc
+			awk -v a="$(now)" -v b="$t0" 'BEGIN { printf "%.1f", a - b }'
 			kill "$(cat "$tmp/pid")" 2>/dev/null
 			break;;
 		esac
