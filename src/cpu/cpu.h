@@ -225,6 +225,7 @@ struct cpu {
 	const struct block *cur_block;
 	const struct block *last_block; /* for chaining; see decode_lookup */
 	uint64_t last_gen;
+	uint64_t code_gen;              /* bumped when decoded blocks or links may be stale */
 
 	struct machine *m;
 	struct vcpu *v;

@@ -61,7 +61,6 @@ struct cpu_code {
 	struct block_ref *pages[1u << PAGE_BITS];
 	struct block *dead;
 	unsigned nblocks;
-	uint64_t gen;                   /* bumped whenever successor links may be stale */
 	/* Invalidation requests from other threads. */
 	pthread_mutex_t lock;
 	uint64_t ring[INVAL_RING];
@@ -144,7 +143,7 @@ static void decode_kill(struct cpu *c, struct block *b)
 	x->dnext = k->dead;
 	k->dead = b;
 	k->nblocks--;
-	k->gen++;
+	c->code_gen++;
 	if (c->cur_block == b)
 		c->brk = true;
 }
@@ -156,14 +155,14 @@ void decode_flush_all(struct cpu *c)
 		while (k->hash[i])
 			decode_kill(c, k->hash[i]);
 	memset(k->jmp, 0, sizeof(k->jmp));
-	k->gen++;
+	c->code_gen++;
 }
 
 void decode_flush_jmp_cache(struct cpu *c)
 {
 	if (c->code) {
 		memset(c->code->jmp, 0, sizeof(c->code->jmp));
-		c->code->gen++;
+		c->code_gen++;
 	}
 }
 
@@ -819,11 +818,11 @@ static struct block *decode_block(struct cpu *c, uint64_t lin, uint64_t gpa, uin
 }
 
 /* Remember b as a successor of prev (prev known to be alive). */
-static void decode_link(struct cpu_code *k, struct block *prev, struct block *b)
+static void decode_link(struct cpu *c, struct block *prev, struct block *b)
 {
-	if (prev->chain_gen != k->gen) {
+	if (prev->chain_gen != c->code_gen) {
 		prev->chain[0] = prev->chain[1] = NULL;
-		prev->chain_gen = k->gen;
+		prev->chain_gen = c->code_gen;
 	}
 	prev->chain[prev->chain_next++ & 1] = b;
 }
@@ -836,14 +835,14 @@ const struct block *decode_lookup(struct cpu *c, const struct block *prev_c)
 		     k->nblocks > MAX_BLOCKS))
 		decode_service(c);
 	/* A block is only freed after an invalidation, which bumps gen. */
-	if (prev && c->last_gen != k->gen)
+	if (prev && c->last_gen != c->code_gen)
 		prev = NULL;
 	uint64_t lin = c->seg[S_CS].base + c->rip;
 	if (!c->mode64)
 		lin = (uint32_t)lin;
 	uint32_t key = c->code_key;
 	struct block *b;
-	if (prev && prev->chain_gen == k->gen) {
+	if (prev && prev->chain_gen == c->code_gen) {
 		b = prev->chain[0];
 		if (b && b->lin == lin && b->key_mode == key)
 			goto found;
@@ -869,13 +868,13 @@ const struct block *decode_lookup(struct cpu *c, const struct block *prev_c)
 	if (!b)
 		b = decode_block(c, lin, gpa, key);
 	/* Decoding may have flushed (cache full) or killed prev. */
-	if (c->last_gen != k->gen)
+	if (c->last_gen != c->code_gen)
 		prev = NULL;
 	*jp = b;
 link:
 	if (prev)
-		decode_link(k, prev, b);
+		decode_link(c, prev, b);
 found:
-	c->last_gen = k->gen;
+	c->last_gen = c->code_gen;
 	return b;
 }

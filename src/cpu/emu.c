@@ -361,7 +361,21 @@ static bool emu_icount_warp(struct cpu *c)
  * raises the #DB trap. */
 static void emu_exec_block(struct cpu *c)
 {
-	const struct block *b = decode_lookup(c, c->last_block);
+	/* The common case inline: the previous block's successor link. */
+	const struct block *b = NULL, *prev = c->last_block;
+	if (likely(prev && c->last_gen == c->code_gen && prev->chain_gen == c->code_gen &&
+		   !atomic_load_explicit(&c->flush_code, memory_order_relaxed))) {
+		uint64_t lin = c->seg[S_CS].base + c->rip;
+		if (!c->mode64)
+			lin = (uint32_t)lin;
+		const struct block *x = prev->chain[0];
+		if (x && x->lin == lin && x->key_mode == c->code_key)
+			b = x;
+		else if ((x = prev->chain[1]) && x->lin == lin && x->key_mode == c->code_key)
+			b = x;
+	}
+	if (!b)
+		b = decode_lookup(c, prev);
 	c->last_block = b;
 	const struct op *op = b->ops, *end = op + b->n;
 	bool step = c->rflags & FL_TF;
