@@ -129,7 +129,8 @@ struct tlb_entry {
 };
 
 /* Lazy flags: cc_op = kind << 2 | log2(size). */
-enum cc_kind { CC_EFLAGS, CC_ADD, CC_ADC, CC_SUB, CC_SBB, CC_LOGIC, CC_INC, CC_DEC };
+enum cc_kind { CC_EFLAGS, CC_ADD, CC_ADC, CC_SUB, CC_SBB, CC_LOGIC, CC_INC, CC_DEC,
+	       CC_MUL };                /* MUL/IMUL: cc_src2 = CF = OF */
 #define CC_OP(kind, size) ((unsigned)(kind) << 2 | cpu_size_log2(size))
 
 /* Operand kinds in struct op. */

@@ -399,7 +399,10 @@ static bool decode_map(struct cpu *c, const ZydisDecodedInstruction *in,
 		} else
 			op->fn = alu_arith;
 		break;
-	case ZYDIS_MNEMONIC_TEST: op->fn = alu_test; break;
+	case ZYDIS_MNEMONIC_TEST:
+		op->fn = op->k[0] != K_REG ? alu_test : op->k[1] == K_REG ? alu_test_rr
+			 : op->k[1] == K_IMM ? alu_test_ri : alu_test;
+		break;
 	case ZYDIS_MNEMONIC_INC: op->fn = alu_inc; break;
 	case ZYDIS_MNEMONIC_DEC: op->fn = alu_dec; break;
 	case ZYDIS_MNEMONIC_NEG: op->fn = alu_neg; break;

@@ -17,7 +17,7 @@ enum { BT_BT, BT_BTS, BT_BTR, BT_BTC };
 enum { LOOP_LOOP, LOOP_LOOPE, LOOP_LOOPNE };
 
 /* exec_alu.c */
-op_fn alu_arith, alu_test, alu_inc, alu_dec, alu_neg, alu_not;
+op_fn alu_arith, alu_test, alu_test_rr, alu_test_ri, alu_inc, alu_dec, alu_neg, alu_not;
 op_fn alu_cmpxchg, alu_xadd, alu_xchg, alu_cmpxchg8b;
 /* Register forms by [ALU kind][0: 64-bit, 1: 32-bit, 2: any size]. */
 extern op_fn *const alu_rr_fns[8][3];

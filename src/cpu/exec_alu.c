@@ -134,9 +134,23 @@ int alu_arith(struct cpu *c, const struct op *op)
 		alu_compute(c, kind, size, cpu_read(c, op->seg, cpu_ea(c, op), size), b);
 		return 0;
 	}
-	struct rmw r = { b, (kind == ALU_ADC || kind == ALU_SBB) ? flags_cf(c) : 0, 0, kind };
-	uint64_t old = alu_rmw(c, alu_dst_lin(c, op, size), size, op->flags & OPF_LOCK,
-			       alu_rmw_arith, &r);
+	uint64_t cf = (kind == ALU_ADC || kind == ALU_SBB) ? flags_cf(c) : 0;
+	uint64_t lin = alu_dst_lin(c, op, size);
+	if (!(op->flags & OPF_LOCK)) {
+		/* Unlocked: a read then a write, both through the TLB fast path.
+		 * The write is checked before anything changes (SDM: the
+		 * destination is not modified if the access faults). */
+		struct tlb_entry *e = &c->tlb[c->mmu_idx][(lin >> 12) & (TLB_SIZE - 1)];
+		if (e->tag_w != (lin & ~0xfffULL))
+			mmu_translate(c, c->mode64 ? lin : (uint32_t)lin, ACC_W);
+		uint64_t old = cpu_read_lin(c, lin, size);
+		uint64_t r = alu_result(kind, old, b, cf);
+		cpu_write_lin(c, lin, size, r);
+		alu_flags(c, kind, size, r, b, cf);
+		return 0;
+	}
+	struct rmw r = { b, cf, 0, kind };
+	uint64_t old = alu_rmw(c, lin, size, true, alu_rmw_arith, &r);
 	alu_flags(c, kind, size, alu_result(kind, old, b, r.cf), b, r.cf);
 	return 0;
 }
@@ -193,6 +207,21 @@ op_fn *const alu_ri_fns[8][3] = {
 	ALU_ROW(add, ri), ALU_ROW(or, ri), ALU_ROW(adc, ri), ALU_ROW(sbb, ri),
 	ALU_ROW(and, ri), ALU_ROW(sub, ri), ALU_ROW(xor, ri), ALU_ROW(cmp, ri),
 };
+
+int alu_test_rr(struct cpu *c, const struct op *op)
+{
+	unsigned size = op->size;
+	uint64_t r = cpu_reg_get(c, op->r[0], size) & cpu_reg_get(c, op->r[1], size);
+	flags_lazy(c, CC_OP(CC_LOGIC, size), r, 0, 0);
+	return 0;
+}
+
+int alu_test_ri(struct cpu *c, const struct op *op)
+{
+	unsigned size = op->size;
+	flags_lazy(c, CC_OP(CC_LOGIC, size), cpu_reg_get(c, op->r[0], size) & op->imm, 0, 0);
+	return 0;
+}
 
 int alu_test(struct cpu *c, const struct op *op)
 {

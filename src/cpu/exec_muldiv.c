@@ -10,16 +10,7 @@
 
 static void muldiv_flags(struct cpu *c, uint64_t lo, unsigned size, bool overflow)
 {
-	uint64_t r = lo & cpu_mask(size), f = 0;
-	if (overflow)
-		f |= FL_CF | FL_OF;
-	if (r & cpu_sign(size))
-		f |= FL_SF;
-	if (r == 0)
-		f |= FL_ZF;
-	if (flags_parity(r))
-		f |= FL_PF;
-	flags_set_arith(c, f);
+	flags_lazy(c, CC_OP(CC_MUL, size), lo, 0, overflow);
 }
 
 /* Store a double-width result in AX (8-bit) or rDX:rAX. */

@@ -9,8 +9,8 @@
  * eagerly and store them with CC_EFLAGS.
  *
  * For every kind, cc_dst is the result. cc_src is the second source operand;
- * cc_src2 is the carry-in (ADC/SBB) or the previous CF (INC/DEC, which leave
- * CF alone).
+ * cc_src2 is the carry-in (ADC/SBB), the previous CF (INC/DEC, which leave
+ * CF alone) or the overflow of a multiply (CF = OF).
  */
 #include "cpu/cpu.h"
 
@@ -45,6 +45,9 @@ static uint64_t flags_arith(const struct cpu *c)
 		f |= (src1 ^ src ^ res) & FL_AF;
 		break;
 	case CC_LOGIC:
+		break;
+	case CC_MUL:
+		cf = of = c->cc_src2 != 0;
 		break;
 	case CC_INC:
 		cf = c->cc_src2 != 0;
@@ -102,7 +105,7 @@ bool flags_cf(struct cpu *c)
 		return c->cc_src2 ? src1 <= src : src1 < src;
 	}
 	case CC_LOGIC: return false;
-	default: return c->cc_src2 != 0;        /* INC/DEC keep the old CF */
+	default: return c->cc_src2 != 0;        /* INC/DEC keep the old CF; MUL */
 	}
 }
 
