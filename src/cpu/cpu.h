@@ -478,6 +478,31 @@ static inline void flags_set_arith(struct cpu *c, uint64_t bits)
 }
 bool flags_parity(uint64_t v);
 
+/* flags_cond with the cases that dominate real code inline: any condition
+ * after CMP/SUB, and ZF/SF/CF tests after the lazy kinds. */
+static inline bool flags_cond_fast(struct cpu *c, unsigned cc)
+{
+	unsigned kind = c->cc_op >> 2, size = 1u << (c->cc_op & 3);
+	if (kind == CC_SUB) {
+		uint64_t m = cpu_mask(size);
+		uint64_t res = c->cc_dst & m, src = c->cc_src & m, src1 = (res + src) & m;
+		bool r;
+		switch (cc >> 1) {
+		case 1: r = src1 < src; break;
+		case 2: r = res == 0; break;
+		case 3: r = src1 <= src; break;
+		case 4: r = (res & cpu_sign(size)) != 0; break;
+		case 6: r = cpu_sext(src1, size) < cpu_sext(src, size); break;
+		case 7: r = cpu_sext(src1, size) <= cpu_sext(src, size); break;
+		default: return flags_cond(c, cc);
+		}
+		return r ^ (cc & 1);
+	}
+	if (kind != CC_EFLAGS && (cc >> 1) == 2)
+		return ((c->cc_dst & cpu_mask(size)) == 0) ^ (cc & 1);
+	return flags_cond(c, cc);
+}
+
 /* ---- seg.c ------------------------------------------------------------ */
 
 void seg_refresh(struct cpu *c, unsigned s);

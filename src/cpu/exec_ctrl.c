@@ -37,7 +37,7 @@ int ctrl_jmp_ind(struct cpu *c, const struct op *op)
 
 int ctrl_jcc(struct cpu *c, const struct op *op)
 {
-	if (!flags_cond(c, op->sub))
+	if (!flags_cond_fast(c, op->sub))
 		return 0;
 	c->rip = ctrl_target(c, c->rip + op->len + op->imm, op->size);
 	return 1;

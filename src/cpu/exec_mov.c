@@ -85,7 +85,7 @@ int mov_lea(struct cpu *c, const struct op *op)
 int mov_cmov(struct cpu *c, const struct op *op)
 {
 	uint64_t v = cpu_opnd_get(c, op, 1, op->size);
-	if (flags_cond(c, op->sub))
+	if (flags_cond_fast(c, op->sub))
 		cpu_reg_set(c, op->r[0], op->size, v);
 	else if (op->size == 4)
 		cpu_reg_set(c, op->r[0], 4, cpu_reg_get(c, op->r[0], 4));
