@@ -594,7 +594,9 @@ static bool decode_map(struct cpu *c, const ZydisDecodedInstruction *in,
 	case ZYDIS_MNEMONIC_BSR: op->fn = bit_bsr; break;
 	case ZYDIS_MNEMONIC_POPCNT: op->fn = bit_popcnt; break;
 	case ZYDIS_MNEMONIC_LZCNT: op->fn = bit_lzcnt; break;
-	case ZYDIS_MNEMONIC_TZCNT: op->fn = bit_tzcnt; break;
+	/* F3 0F BC is TZCNT only with BMI1, which this CPU does not offer;
+	 * without it the prefix is ignored and the instruction is BSF. */
+	case ZYDIS_MNEMONIC_TZCNT: op->fn = bit_bsf; break;
 
 	case ZYDIS_MNEMONIC_MUL: op->fn = muldiv_mul; break;
 	case ZYDIS_MNEMONIC_IMUL:

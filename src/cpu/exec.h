@@ -61,7 +61,7 @@ op_fn far_jmp, far_call, far_ret;
 op_fn shift_op, shift_shld, shift_shrd, shift_shl_reg, shift_shr_reg, shift_sar_reg;
 
 /* exec_bit.c */
-op_fn bit_bt, bit_bsf, bit_bsr, bit_popcnt, bit_lzcnt, bit_tzcnt;
+op_fn bit_bt, bit_bsf, bit_bsr, bit_popcnt, bit_lzcnt;
 
 /* exec_muldiv.c */
 op_fn muldiv_mul, muldiv_imul1, muldiv_imul, muldiv_div, muldiv_idiv;

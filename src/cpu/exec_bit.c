@@ -1,6 +1,6 @@
 /*
  * exec_bit: bit instructions (Intel SDM Vol. 2: BT, BTS, BTR, BTC, BSF,
- * BSR, POPCNT, LZCNT, TZCNT). With a register bit offset and a memory
+ * BSR, POPCNT, LZCNT; F3 0F BC is BSF since BMI1's TZCNT is not offered). With a register bit offset and a memory
  * operand, BT* address the bit string beyond the operand (the offset is a
  * signed value of the operand size, SDM BT "Bit Base and Bit Offset").
  */
@@ -94,23 +94,13 @@ int bit_popcnt(struct cpu *c, const struct op *op)
 	return 0;
 }
 
-/* LZCNT/TZCNT: CF = source is zero, ZF = result is zero; OF, SF, PF and AF
+/* LZCNT: CF = source is zero, ZF = result is zero; OF, SF, PF and AF
  * are undefined (SDM) and cleared here. */
 int bit_lzcnt(struct cpu *c, const struct op *op)
 {
 	unsigned bits = op->size * 8;
 	uint64_t v = cpu_opnd_get(c, op, 1, op->size);
 	uint64_t n = v ? (uint64_t)(__builtin_clzll(v) - (64 - bits)) : bits;
-	cpu_reg_set(c, op->r[0], op->size, n);
-	flags_set_arith(c, (v ? 0 : FL_CF) | (n ? 0 : FL_ZF));
-	return 0;
-}
-
-int bit_tzcnt(struct cpu *c, const struct op *op)
-{
-	unsigned bits = op->size * 8;
-	uint64_t v = cpu_opnd_get(c, op, 1, op->size);
-	uint64_t n = v ? (uint64_t)__builtin_ctzll(v) : bits;
 	cpu_reg_set(c, op->r[0], op->size, n);
 	flags_set_arith(c, (v ? 0 : FL_CF) | (n ? 0 : FL_ZF));
 	return 0;

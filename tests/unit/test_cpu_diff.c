@@ -360,14 +360,16 @@ static bool gen_bit(struct rng *r, struct diff_case *dc)
 		dc->undef = F_OF | F_SF | F_PF | F_AF;
 		return diff_encode(dc, ZYDIS_MNEMONIC_LZCNT, 2, ops);
 	default:
-		/* TZCNT decodes as BSF on CPUs without BMI1; this CPU does not
-		 * advertise BMI1, so only nonzero sources (where both agree on the
-		 * result and ZF) are compared. */
+		/* F3 0F BC is TZCNT with BMI1 and BSF without; this CPU does not
+		 * offer BMI1, so it runs BSF. With a nonzero source both give the
+		 * same result; their flags differ by definition (TZCNT: ZF means a
+		 * zero result; BSF: a zero source), and BSF's CF, OF, SF, AF and PF
+		 * are undefined, so no flag is compared. */
 		if (!host_has_bmi1)
 			return false;
-		dc->undef = F_CF | F_OF | F_SF | F_PF | F_AF;
-		if (dc->in.r[src] == 0)
-			dc->in.r[src] = 0x100;
+		dc->undef = F_CF | F_OF | F_SF | F_PF | F_AF | F_ZF;
+		if ((dc->in.r[src] & (size == 8 ? ~0ULL : (1ULL << (size * 8)) - 1)) == 0)
+			dc->in.r[src] |= 0x100;
 		return diff_encode(dc, ZYDIS_MNEMONIC_TZCNT, 2, ops);
 	}
 }
