@@ -117,6 +117,14 @@ static void far_gate_cs(struct cpu *c, const struct far_gate *g, struct vcpu_seg
 		cpu_raise(c, EXC_GP, g->sel & 0xfffc);
 }
 
+/* A call gate and the code segment it leads to, both checked. */
+static void far_gate(struct cpu *c, uint16_t sel, uint64_t desc, struct far_gate *g,
+		     struct vcpu_segment *tcs, uint64_t *raw)
+{
+	far_read_gate(c, sel, desc, g);
+	far_gate_cs(c, g, tcs, raw);
+}
+
 static void far_real(struct cpu *c, uint16_t sel, uint64_t off, unsigned size)
 {
 	off &= cpu_mask(size);
@@ -171,10 +179,9 @@ int far_jmp(struct cpu *c, const struct op *op)
 	switch (cs.type) {
 	case 4: case 0xc: {
 		struct far_gate g;
-		far_read_gate(c, sel, desc, &g);
 		struct vcpu_segment tcs;
 		uint64_t raw;
-		far_gate_cs(c, &g, &tcs, &raw);
+		far_gate(c, sel, desc, &g, &tcs, &raw);
 		if (!(tcs.type & 4) && tcs.dpl != c->cpl)
 			cpu_raise(c, EXC_GP, g.sel & 0xfffc);
 		uint64_t t = far_check_off(c, &tcs, g.off, g.size);
@@ -293,10 +300,9 @@ int far_call(struct cpu *c, const struct op *op)
 	switch (cs.type) {
 	case 4: case 0xc: {
 		struct far_gate g;
-		far_read_gate(c, sel, desc, &g);
 		struct vcpu_segment tcs;
 		uint64_t raw;
-		far_gate_cs(c, &g, &tcs, &raw);
+		far_gate(c, sel, desc, &g, &tcs, &raw);
 		if (!(tcs.type & 4) && tcs.dpl < c->cpl) {
 			far_call_inner(c, op, &g, &tcs, &raw);
 			return 1;
