@@ -49,6 +49,9 @@ enum { R_AX, R_CX, R_DX, R_BX, R_SP, R_BP, R_SI, R_DI };
 #define REG_HIGH8 16
 #define REG_RIP 32
 #define REG_NONE 0xff
+/* struct cpu.slot indexes beyond the GPRs. */
+#define CPU_SLOT_RIP 16
+#define CPU_SLOT_ZERO 17
 
 /* Segment registers in encoding order. */
 enum { S_ES, S_CS, S_SS, S_DS, S_FS, S_GS, S_NONE };
@@ -115,22 +118,32 @@ enum {
 #define ACC_X 0x4u
 #define ACC_SUPER 0x8u                  /* implicit supervisor access (GDT, TSS, IDT) */
 
-/* Software TLB: direct mapped, one array per privilege class (CPL 3 or not). */
+/* Software TLB: direct mapped, one array per privilege class (CPL 3 or not).
+ * Only canonical pages are ever entered, so a hit also proves the address
+ * canonical. */
 #define TLB_BITS 8
 #define TLB_SIZE (1u << TLB_BITS)
 #define TLB_INVALID (~0ULL)
 
+/* The part of an entry every data access looks at: 32 bytes, two per
+ * cache line. */
 struct tlb_entry {
-	uint64_t tag_r, tag_w, tag_x;   /* linear page, or TLB_INVALID */
+	uint64_t tag_r, tag_w;          /* linear page, or TLB_INVALID */
 	uintptr_t addend;               /* host = linear + addend (RAM pages) */
-	uint64_t gpfn;                  /* guest-physical page number */
 	_Atomic uint8_t *code;          /* the page's code_pages byte */
+};
+
+/* The rest, for instruction fetch and flushes. */
+struct tlb_info {
+	uint64_t tag_x;                 /* linear page, or TLB_INVALID */
+	uint64_t gpfn;                  /* guest-physical page number */
 	bool global;
 };
 
 /* Lazy flags: cc_op = kind << 2 | log2(size). */
 enum cc_kind { CC_EFLAGS, CC_ADD, CC_ADC, CC_SUB, CC_SBB, CC_LOGIC, CC_INC, CC_DEC,
-	       CC_MUL };                /* MUL/IMUL: cc_src2 = CF = OF */
+	       CC_MUL,                  /* MUL/IMUL: cc_src2 = CF = OF */
+	       CC_SHIFT };              /* SHL/SHR/SAR: cc_src2 = CF and OF as RFLAGS bits */
 #define CC_OP(kind, size) ((unsigned)(kind) << 2 | cpu_size_log2(size))
 
 /* Operand kinds in struct op. */
@@ -143,14 +156,21 @@ enum { K_NONE, K_REG, K_MEM, K_IMM };
 #define OPF_SEG_OVR 0x8u                /* explicit segment prefix */
 
 typedef int op_fn(struct cpu *c, const struct op *op);
+typedef const struct op *op_exec(struct cpu *c, const struct op *op);
 
 /*
- * One decoded instruction: a handler and its operands digested so the
- * handler never looks at instruction bytes. A handler returns 0 to fall
- * through (the loop advances rip by len), or 1 when it set rip itself or the
- * block must end after it.
+ * One decoded instruction: handlers and operands digested so no handler
+ * ever looks at instruction bytes.
+ *
+ * fn is the reference handler: it runs with c->rip at this instruction and
+ * returns 0 to fall through (the caller advances rip by len), or 1 when it
+ * set rip itself or the block must end after it.
+ *
+ * exec is the threaded handler a block runs through (fast.h): either a
+ * specialised form chosen by select.c or emu_exec_ref, which calls fn.
  */
 struct op {
+	op_exec *exec;
 	op_fn *fn;
 	uint8_t len;                    /* instruction length */
 	uint8_t size;                   /* operand size in bytes */
@@ -162,14 +182,27 @@ struct op {
 	uint8_t sub;                    /* handler-specific selector */
 	uint8_t size2;                  /* source size (MOVZX/MOVSX), etc. */
 	uint16_t imm2;                  /* far pointer selector, ENTER level */
-	int64_t disp;
+	uint16_t off;                   /* offset from the block's first instruction */
+	uint8_t sbase, sindex;          /* base and index as struct cpu.slot indexes */
+	uint8_t idx;                    /* index in the block's ops */
+	int64_t disp;                   /* RIP-relative: from the block's first instruction */
 	uint64_t imm;
 	const void *zinsn;              /* SIMD: decoded instruction kept for simd_exec */
 };
 
 struct cpu {
-	uint64_t gpr[16];
-	uint64_t rip;
+	/* The general registers, rip and a constant zero in one array, so the
+	 * threaded handlers form an address as slot[base] + (slot[index] <<
+	 * scale) + disp without branches (an absent base or index is
+	 * CPU_SLOT_ZERO, RIP-relative addressing uses CPU_SLOT_RIP). */
+	union {
+		struct {
+			uint64_t gpr[16];
+			uint64_t rip;
+			uint64_t zero;
+		};
+		uint64_t slot[18];
+	};
 	uint64_t rflags;                /* all bits except the arithmetic ones */
 	uint64_t cc_dst, cc_src, cc_src2;
 	unsigned cc_op;
@@ -215,18 +248,21 @@ struct cpu {
 
 	/* Block execution. */
 	bool brk;                       /* end the current block after this instruction */
-	uint64_t icount;                /* retired instructions */
-	uint64_t extra_retired;         /* REP iterations counted as instructions */
+	int budget;                     /* blocks left before the run loop looks for events */
+	int link_slot;                  /* how the last block was left (block.link), or -1 */
+	uint64_t extra_retired;         /* REP iterations counted as instructions (icount) */
 	_Atomic bool kicked;
 	_Atomic bool flush_code;        /* another agent invalidated code pages */
 	_Atomic bool flush_tlb;         /* A20 changed, etc. */
 
 	struct tlb_entry tlb[2][TLB_SIZE];
+	struct tlb_info tlb_info[2][TLB_SIZE];
 	struct cpu_code *code;          /* decoded-block cache (decode.c) */
 	const struct block *cur_block;
-	const struct block *last_block; /* for chaining; see decode_lookup */
-	uint64_t last_gen;
+	/* The block that ran last, for linking; NULL after code_gen moved. */
+	const struct block *last_block;
 	uint64_t code_gen;              /* bumped when decoded blocks or links may be stale */
+	bool icount_mode;               /* vm->icount, kept here for the block loop */
 
 	struct machine *m;
 	struct vcpu *v;
@@ -404,12 +440,13 @@ static inline void cpu_write(struct cpu *c, unsigned s, uint64_t off, unsigned s
 }
 
 /* Effective address of a memory operand (SDM Vol. 2A 2.1.5), wrapped to the
- * address size. */
+ * address size. A RIP-relative displacement is stored relative to the
+ * block's first instruction (decode.c): rip - off is that instruction. */
 static inline uint64_t cpu_ea(const struct cpu *c, const struct op *op)
 {
 	uint64_t a = (uint64_t)op->disp;
 	if (op->base != REG_NONE)
-		a += op->base == REG_RIP ? c->rip + op->len : c->gpr[op->base];
+		a += op->base == REG_RIP ? c->rip - op->off : c->gpr[op->base];
 	if (op->index != REG_NONE)
 		a += c->gpr[op->index] << op->scale;
 	return op->asize == 8 ? a : a & cpu_mask(op->asize);
@@ -461,45 +498,82 @@ uint64_t flags_get(struct cpu *c);
 void flags_set(struct cpu *c, uint64_t v, uint64_t mask);
 bool flags_cf(struct cpu *c);
 bool flags_cond(struct cpu *c, unsigned cc);
-/* Flags of a finished ADD/SUB/... computed now (for the eager paths). */
+bool flags_parity(uint64_t v);
+
+/* How far lazy operands are shifted left: the sign bit lands on bit 63. */
+static inline unsigned flags_norm_shift(unsigned cc_op)
+{
+	return 64 - (8u << (cc_op & 3));
+}
+
+/* Record a finished ADD/SUB/... (dst the result, src the second operand,
+ * both of the operand size); its flags are derived when read. */
 static inline void flags_lazy(struct cpu *c, unsigned cc_op, uint64_t dst, uint64_t src,
 			      uint64_t src2)
 {
+	unsigned sh = flags_norm_shift(cc_op);
 	c->cc_op = cc_op;
-	c->cc_dst = dst;
-	c->cc_src = src;
+	c->cc_dst = dst << sh;
+	c->cc_src = src << sh;
 	c->cc_src2 = src2;
 }
+
 /* Set the six arithmetic flags to exactly bits (others untouched). */
 static inline void flags_set_arith(struct cpu *c, uint64_t bits)
 {
 	c->cc_op = CC_EFLAGS;
 	c->cc_src = bits & FL_ARITH;
 }
-bool flags_parity(uint64_t v);
 
-/* flags_cond with the cases that dominate real code inline: any condition
- * after CMP/SUB, and ZF/SF/CF tests after the lazy kinds. */
+/*
+ * Condition cc (other than P/NP) from CF, ZF, SF and OF: bit
+ * CF | ZF << 1 | SF << 2 | OF << 3 of a 16-bit truth table, so no branch.
+ */
+#define FLAGS_T_CF 0xaaaau                 /* the index has CF set */
+#define FLAGS_T_ZF 0xccccu
+#define FLAGS_T_SF 0xf0f0u
+#define FLAGS_T_OF 0xff00u
+static inline bool flags_cond_bits(unsigned cc, bool cf, bool zf, bool sf, bool of)
+{
+	static const uint16_t table[8] = {
+		FLAGS_T_OF,                             /* O */
+		FLAGS_T_CF,                             /* B */
+		FLAGS_T_ZF,                             /* Z */
+		FLAGS_T_CF | FLAGS_T_ZF,                /* BE */
+		FLAGS_T_SF,                             /* S */
+		0,                                      /* P: not from these four */
+		FLAGS_T_SF ^ FLAGS_T_OF,                /* L */
+		FLAGS_T_ZF | (FLAGS_T_SF ^ FLAGS_T_OF), /* LE */
+	};
+	unsigned i = (unsigned)cf | (unsigned)zf << 1 | (unsigned)sf << 2 | (unsigned)of << 3;
+	return ((table[cc >> 1] >> i) & 1) ^ (cc & 1);
+}
+
+/* The condition after a SUB/CMP of normalised a - b = r. */
+static inline bool flags_cond_sub(unsigned cc, uint64_t a, uint64_t b, uint64_t r)
+{
+	return flags_cond_bits(cc, a < b, r == 0, r >> 63, ((a ^ b) & (a ^ r)) >> 63);
+}
+
+/* The condition after a logic operation with normalised result r. */
+static inline bool flags_cond_logic(unsigned cc, uint64_t r)
+{
+	return flags_cond_bits(cc, false, r == 0, r >> 63, false);
+}
+
+/* flags_cond with the producers that dominate real code inline. */
 static inline bool flags_cond_fast(struct cpu *c, unsigned cc)
 {
-	unsigned kind = c->cc_op >> 2, size = 1u << (c->cc_op & 3);
-	if (kind == CC_SUB) {
-		uint64_t m = cpu_mask(size);
-		uint64_t res = c->cc_dst & m, src = c->cc_src & m, src1 = (res + src) & m;
-		bool r;
-		switch (cc >> 1) {
-		case 1: r = src1 < src; break;
-		case 2: r = res == 0; break;
-		case 3: r = src1 <= src; break;
-		case 4: r = (res & cpu_sign(size)) != 0; break;
-		case 6: r = cpu_sext(src1, size) < cpu_sext(src, size); break;
-		case 7: r = cpu_sext(src1, size) <= cpu_sext(src, size); break;
-		default: return flags_cond(c, cc);
-		}
-		return r ^ (cc & 1);
+	unsigned kind = c->cc_op >> 2;
+	uint64_t res = c->cc_dst;
+	if ((cc >> 1) != 5) {
+		if (likely(kind == CC_SUB))
+			return flags_cond_sub(cc, res + c->cc_src, c->cc_src, res);
+		if (kind == CC_LOGIC)
+			return flags_cond_logic(cc, res);
+		if ((cc >> 1) == 2 && kind != CC_EFLAGS)
+			return (res == 0) ^ (cc & 1);
 	}
-	if (kind != CC_EFLAGS && (cc >> 1) == 2)
-		return ((c->cc_dst & cpu_mask(size)) == 0) ^ (cc & 1);
 	return flags_cond(c, cc);
 }
 
@@ -554,15 +628,16 @@ enum { DM_REAL, DM_PROT16, DM_PROT32, DM_COMPAT16, DM_COMPAT32, DM_LONG64, DM_CO
 
 int decode_create(struct cpu *c);
 void decode_destroy(struct cpu *c);
-/* The block starting at the current CS:RIP (decoding it if needed). prev
- * is the block that just ran (or NULL): its successor links are tried
- * first and updated. */
-const struct block *decode_lookup(struct cpu *c, const struct block *prev);
+/* The block starting at the current CS:RIP (decoding it if needed). The
+ * successor links of c->last_block are tried first and updated. */
+const struct block *decode_lookup(struct cpu *c);
 void decode_flush_all(struct cpu *c);
 /* Our register number (0-15, REG_HIGH8+n, segment/CR/DR index) for a Zydis
  * register; REG_NONE if it has none. */
 uint8_t decode_gpr(int zydis_reg);
 void decode_flush_jmp_cache(struct cpu *c);
+/* Choose the threaded handler of each of the n ops of a new block (select.c). */
+void select_block(struct cpu *c, struct op *ops, unsigned n);
 /* Drop this vCPU's blocks on page gpfn. */
 void decode_invalidate_page(struct cpu *c, uint64_t gpfn);
 /* Some agent wrote guest-physical [gpa, gpa+len): invalidate code everywhere. */
@@ -573,15 +648,15 @@ struct block {
 	uint64_t gpa;                   /* guest-physical address of the first byte */
 	uint64_t gpa2;                  /* second page of a straddling instruction, or ~0 */
 	uint32_t key_mode;
-	uint16_t n;                     /* ops */
+	uint16_t n;                     /* instructions; ops[n] is the end marker */
 	bool valid;
 	struct block *hnext;            /* hash chain by gpa */
 	struct block *pnext;            /* chain of blocks on the same page */
-	/* The last two successors, valid while chain_gen == the cache's gen
-	 * (any invalidation or TLB flush bumps it). */
-	struct block *chain[2];
-	uint64_t chain_gen;
-	unsigned chain_next;
+	/* Successor links by way out: [0] the last instruction leaves (a taken
+	 * branch, CALL, RET), [1] execution runs off the end. Valid while
+	 * link_gen == c->code_gen (any invalidation or TLB flush moves it). */
+	struct block *link[2];
+	uint64_t link_gen;
 	struct op ops[];
 };
 

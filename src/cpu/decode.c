@@ -27,6 +27,7 @@
 #include <Zydis/Zydis.h>
 
 #include "cpu/cpu.h"
+#include "cpu/fast.h"
 #include "cpu/simd.h"
 #include "cpu/vcpu.h"
 #include "log.h"
@@ -68,10 +69,19 @@ struct cpu_code {
 	bool overflow;
 };
 
-/* The extension lives right after the ops array. */
+/* Decoded blocks or links may be stale: every successor link dies, and so
+ * does the run loop's pointer to the block that ran last (it may be freed
+ * at the next decode_service). */
+static void decode_new_gen(struct cpu *c)
+{
+	c->code_gen++;
+	c->last_block = NULL;
+}
+
+/* The extension lives right after the ops array (and its end marker). */
 static struct block_ext *block_ext(const struct block *b)
 {
-	return (struct block_ext *)(void *)&b->ops[b->n];
+	return (struct block_ext *)(void *)&b->ops[b->n + 1];
 }
 
 struct simd_copy {
@@ -143,7 +153,7 @@ static void decode_kill(struct cpu *c, struct block *b)
 	x->dnext = k->dead;
 	k->dead = b;
 	k->nblocks--;
-	c->code_gen++;
+	decode_new_gen(c);
 	if (c->cur_block == b)
 		c->brk = true;
 }
@@ -155,14 +165,14 @@ void decode_flush_all(struct cpu *c)
 		while (k->hash[i])
 			decode_kill(c, k->hash[i]);
 	memset(k->jmp, 0, sizeof(k->jmp));
-	c->code_gen++;
+	decode_new_gen(c);
 }
 
 void decode_flush_jmp_cache(struct cpu *c)
 {
 	if (c->code) {
 		memset(c->code->jmp, 0, sizeof(c->code->jmp));
-		c->code_gen++;
+		decode_new_gen(c);
 	}
 }
 
@@ -392,17 +402,9 @@ static bool decode_map(struct cpu *c, const ZydisDecodedInstruction *in,
 	case ZYDIS_MNEMONIC_XOR: op->sub = ALU_XOR; goto arith;
 	case ZYDIS_MNEMONIC_CMP: op->sub = ALU_CMP;
 	arith:
-		if (op->k[0] == K_REG && (op->k[1] == K_REG || op->k[1] == K_IMM)) {
-			unsigned form = op->size == 8 ? 0 : op->size == 4 ? 1 : 2;
-			op->fn = op->k[1] == K_REG ? alu_rr_fns[op->sub][form]
-						   : alu_ri_fns[op->sub][form];
-		} else
-			op->fn = alu_arith;
+		op->fn = alu_arith;
 		break;
-	case ZYDIS_MNEMONIC_TEST:
-		op->fn = op->k[0] != K_REG ? alu_test : op->k[1] == K_REG ? alu_test_rr
-			 : op->k[1] == K_IMM ? alu_test_ri : alu_test;
-		break;
+	case ZYDIS_MNEMONIC_TEST: op->fn = alu_test; break;
 	case ZYDIS_MNEMONIC_INC: op->fn = alu_inc; break;
 	case ZYDIS_MNEMONIC_DEC: op->fn = alu_dec; break;
 	case ZYDIS_MNEMONIC_NEG: op->fn = alu_neg; break;
@@ -433,14 +435,6 @@ static bool decode_map(struct cpu *c, const ZydisDecodedInstruction *in,
 			}
 		} else if (decode_is_reg(&zo[1], ZYDIS_REGCLASS_SEGMENT)) {
 			op->fn = mov_sreg_store;
-		} else if (op->k[0] == K_REG && op->k[1] == K_REG) {
-			op->fn = mov_mov_rr;
-		} else if (op->k[0] == K_REG && op->k[1] == K_IMM) {
-			op->fn = mov_mov_ri;
-		} else if (op->k[0] == K_REG) {
-			op->fn = op->size == 8 ? mov_load8 : op->size == 4 ? mov_load4 : mov_load;
-		} else if (op->k[1] == K_REG) {
-			op->fn = op->size == 8 ? mov_store8 : op->size == 4 ? mov_store4 : mov_store;
 		} else {
 			op->fn = mov_mov;
 		}
@@ -571,18 +565,9 @@ static bool decode_map(struct cpu *c, const ZydisDecodedInstruction *in,
 	case ZYDIS_MNEMONIC_ROR: op->fn = shift_op; op->sub = SH_ROR; break;
 	case ZYDIS_MNEMONIC_RCL: op->fn = shift_op; op->sub = SH_RCL; break;
 	case ZYDIS_MNEMONIC_RCR: op->fn = shift_op; op->sub = SH_RCR; break;
-	case ZYDIS_MNEMONIC_SHL:
-		op->fn = op->k[0] == K_REG ? shift_shl_reg : shift_op;
-		op->sub = SH_SHL;
-		break;
-	case ZYDIS_MNEMONIC_SHR:
-		op->fn = op->k[0] == K_REG ? shift_shr_reg : shift_op;
-		op->sub = SH_SHR;
-		break;
-	case ZYDIS_MNEMONIC_SAR:
-		op->fn = op->k[0] == K_REG ? shift_sar_reg : shift_op;
-		op->sub = SH_SAR;
-		break;
+	case ZYDIS_MNEMONIC_SHL: op->fn = shift_op; op->sub = SH_SHL; break;
+	case ZYDIS_MNEMONIC_SHR: op->fn = shift_op; op->sub = SH_SHR; break;
+	case ZYDIS_MNEMONIC_SAR: op->fn = shift_op; op->sub = SH_SAR; break;
 	case ZYDIS_MNEMONIC_SHLD: op->fn = shift_shld; break;
 	case ZYDIS_MNEMONIC_SHRD: op->fn = shift_shrd; break;
 
@@ -714,7 +699,7 @@ static unsigned decode_hash(uint64_t gpa, uint64_t lin)
 static struct block *decode_block(struct cpu *c, uint64_t lin, uint64_t gpa, uint32_t key)
 {
 	struct cpu_code *k = c->code;
-	struct op ops[BLOCK_MAX_OPS];
+	struct op ops[BLOCK_MAX_OPS + 1];
 	void *simd[BLOCK_MAX_OPS];
 	unsigned n = 0, nsimd = 0;
 	uint8_t page[4096];
@@ -770,13 +755,27 @@ static struct block *decode_block(struct cpu *c, uint64_t lin, uint64_t gpa, uin
 			decode_fault_op(op, gp ? sys_gp0 : sys_ud);
 			end = true;
 		}
+		op->off = (uint16_t)off;
+		op->idx = (uint8_t)n;
+		op->exec = emu_exec_ref;
+		op->sbase = op->base == REG_NONE ? CPU_SLOT_ZERO
+			    : op->base == REG_RIP ? CPU_SLOT_RIP : op->base;
+		op->sindex = op->index == REG_NONE ? CPU_SLOT_ZERO : op->index;
+		if (op->base == REG_RIP)
+			op->disp += off + op->len;
 		n++;
 		off += op->len;
 		if (end || straddle || n == BLOCK_MAX_OPS || off >= avail || off >= limit_left)
 			break;
 	}
 
-	size_t sz = sizeof(struct block) + n * sizeof(struct op) + sizeof(struct block_ext);
+	/* The end marker: where the next instruction would be. */
+	memset(&ops[n], 0, sizeof(ops[n]));
+	ops[n].exec = emu_exec_end;
+	ops[n].off = (uint16_t)off;
+	ops[n].idx = (uint8_t)n;
+	select_block(c, ops, n);
+	size_t sz = sizeof(struct block) + (n + 1) * sizeof(struct op) + sizeof(struct block_ext);
 	struct block *b = calloc(1, sz);
 	if (!b) {
 		log_err("cpu", "out of memory for decoded code");
@@ -788,7 +787,7 @@ static struct block *decode_block(struct cpu *c, uint64_t lin, uint64_t gpa, uin
 	b->key_mode = key;
 	b->n = (uint16_t)n;
 	b->valid = true;
-	memcpy(b->ops, ops, n * sizeof(struct op));
+	memcpy(b->ops, ops, (n + 1) * sizeof(struct op));
 	struct block_ext *x = block_ext(b);
 	if (nsimd) {
 		/* Keep the SIMD copies in one allocation owned by the block. */
@@ -822,39 +821,27 @@ static struct block *decode_block(struct cpu *c, uint64_t lin, uint64_t gpa, uin
 	return b;
 }
 
-/* Remember b as a successor of prev (prev known to be alive). */
-static void decode_link(struct cpu *c, struct block *prev, struct block *b)
+/* Link b as prev's successor by way out slot (prev known to be alive). */
+static void decode_link(struct cpu *c, struct block *prev, unsigned slot, struct block *b)
 {
-	if (prev->chain_gen != c->code_gen) {
-		prev->chain[0] = prev->chain[1] = NULL;
-		prev->chain_gen = c->code_gen;
+	if (prev->link_gen != c->code_gen) {
+		prev->link[0] = prev->link[1] = NULL;
+		prev->link_gen = c->code_gen;
 	}
-	prev->chain[prev->chain_next++ & 1] = b;
+	prev->link[slot] = b;
 }
 
-const struct block *decode_lookup(struct cpu *c, const struct block *prev_c)
+const struct block *decode_lookup(struct cpu *c)
 {
 	struct cpu_code *k = c->code;
-	struct block *prev = (struct block *)prev_c;
 	if (unlikely(atomic_load_explicit(&c->flush_code, memory_order_relaxed) || k->dead ||
 		     k->nblocks > MAX_BLOCKS))
 		decode_service(c);
-	/* A block is only freed after an invalidation, which bumps gen. */
-	if (prev && c->last_gen != c->code_gen)
-		prev = NULL;
 	uint64_t lin = c->seg[S_CS].base + c->rip;
 	if (!c->mode64)
 		lin = (uint32_t)lin;
 	uint32_t key = c->code_key;
 	struct block *b;
-	if (prev && prev->chain_gen == c->code_gen) {
-		b = prev->chain[0];
-		if (b && b->lin == lin && b->key_mode == key)
-			goto found;
-		b = prev->chain[1];
-		if (b && b->lin == lin && b->key_mode == key)
-			goto found;
-	}
 	struct block **jp = &k->jmp[(lin ^ (lin >> JMP_BITS)) & ((1u << JMP_BITS) - 1)];
 	b = *jp;
 	if (likely(b && b->lin == lin && b->key_mode == key))
@@ -872,14 +859,13 @@ const struct block *decode_lookup(struct cpu *c, const struct block *prev_c)
 	}
 	if (!b)
 		b = decode_block(c, lin, gpa, key);
-	/* Decoding may have flushed (cache full) or killed prev. */
-	if (c->last_gen != c->code_gen)
-		prev = NULL;
 	*jp = b;
-link:
-	if (prev)
-		decode_link(c, prev, b);
-found:
-	c->last_gen = c->code_gen;
+link:;
+	/* Set only if it survived any invalidation above (or decoding, which
+	 * may flush a full cache). In icount mode blocks are never chained, so
+	 * the run loop counts every one. */
+	struct block *prev = (struct block *)c->last_block;
+	if (prev && c->link_slot >= 0 && !c->icount_mode)
+		decode_link(c, prev, (unsigned)c->link_slot, b);
 	return b;
 }

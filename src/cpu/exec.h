@@ -17,11 +17,13 @@ enum { BT_BT, BT_BTS, BT_BTR, BT_BTC };
 enum { LOOP_LOOP, LOOP_LOOPE, LOOP_LOOPNE };
 
 /* exec_alu.c */
-op_fn alu_arith, alu_test, alu_test_rr, alu_test_ri, alu_inc, alu_dec, alu_neg, alu_not;
+op_fn alu_arith, alu_test, alu_inc, alu_dec, alu_neg, alu_not;
 op_fn alu_cmpxchg, alu_xadd, alu_xchg, alu_cmpxchg8b;
-/* Register forms by [ALU kind][0: 64-bit, 1: 32-bit, 2: any size]. */
-extern op_fn *const alu_rr_fns[8][3];
-extern op_fn *const alu_ri_fns[8][3];
+/* Threaded forms of alu_arith by [form][ALU kind][0: 64-bit, 1: 32-bit, 2:
+ * any size]; forms: op0 op1 = reg reg, reg imm, reg mem, mem reg, mem imm. */
+enum { ALU_F_RR, ALU_F_RI, ALU_F_RM, ALU_F_MR, ALU_F_MI, ALU_FORM_COUNT };
+extern op_exec *const alu_fast[ALU_FORM_COUNT][8][3];
+op_exec alu_test_rr, alu_test_ri, alu_test_m, alu_inc_r, alu_dec_r;
 /* Shared with other families: ADD/SUB/... with flags, no writeback. */
 uint64_t alu_compute(struct cpu *c, unsigned kind, unsigned size, uint64_t a, uint64_t b);
 
@@ -41,30 +43,41 @@ uint64_t alu_rmw(struct cpu *c, uint64_t lin, unsigned size, bool locked, rmw_fn
 		 const struct rmw *arg);
 
 /* exec_mov.c */
-op_fn mov_mov, mov_mov_rr, mov_mov_ri, mov_load, mov_store, mov_load8, mov_load4;
-op_fn mov_store8, mov_store4, mov_movzx, mov_movsx, mov_lea;
+op_fn mov_mov, mov_movzx, mov_movsx, mov_lea;
+/* Threaded forms of mov_mov by [form][0: 64-bit, 1: 32-bit, 2: any size]. */
+enum { MOV_F_RR, MOV_F_RI, MOV_F_LOAD, MOV_F_STORE, MOV_F_STOREI, MOV_FORM_COUNT };
+extern op_exec *const mov_fast[MOV_FORM_COUNT][3];
+op_exec mov_movzx_m, mov_movsx_m, mov_movzx_r, mov_movsx_r, mov_lea8, mov_lea4, mov_cmov_rr;
 op_fn mov_cmov, mov_setcc, mov_bswap, mov_cbw, mov_cwd, mov_xlat, mov_lahf, mov_sahf;
 op_fn mov_salc, mov_flagop, mov_nop, mov_sreg_load, mov_sreg_store, mov_lxs, mov_movbe;
 
 /* exec_stack.c */
 op_fn stack_push, stack_pop, stack_push_seg, stack_pop_seg, stack_pusha, stack_popa;
 op_fn stack_pushf, stack_popf, stack_enter, stack_leave;
+op_exec stack_push_r, stack_pop_r;
 
 /* exec_ctrl.c */
 op_fn ctrl_jmp, ctrl_jmp_ind, ctrl_jcc, ctrl_jcxz, ctrl_loop, ctrl_call, ctrl_call_ind;
 op_fn ctrl_ret, ctrl_iret, ctrl_int, ctrl_int3, ctrl_into, ctrl_int1, ctrl_bound;
+/* Threaded forms; relative ones take their target from op->disp (fast.h). */
+extern op_exec *const ctrl_jcc_fast[16];
+op_exec ctrl_jmp_rel, ctrl_call_rel, ctrl_ret_near;
 
 /* exec_far.c */
 op_fn far_jmp, far_call, far_ret;
 
 /* exec_shift.c */
-op_fn shift_op, shift_shld, shift_shrd, shift_shl_reg, shift_shr_reg, shift_sar_reg;
+op_fn shift_op, shift_shld, shift_shrd;
+/* Threaded forms of SHL/SHR/SAR r by [0: SHL, 1: SHR, 2: SAR][0: 64-bit,
+ * 1: 32-bit, 2: any size]. */
+extern op_exec *const shift_fast[3][3];
 
 /* exec_bit.c */
 op_fn bit_bt, bit_bsf, bit_bsr, bit_popcnt, bit_lzcnt;
 
 /* exec_muldiv.c */
 op_fn muldiv_mul, muldiv_imul1, muldiv_imul, muldiv_div, muldiv_idiv;
+op_exec muldiv_imul_r, muldiv_imul_m;
 
 /* exec_bcd.c */
 op_fn bcd_aaa, bcd_aas, bcd_daa, bcd_das, bcd_aam, bcd_aad;

@@ -6,6 +6,7 @@
  * atomic with respect to all other processors).
  */
 #include "cpu/cpu.h"
+#include "cpu/fast.h"
 #include "machine.h"
 
 static inline __attribute__((always_inline)) uint64_t alu_result(unsigned kind, uint64_t a,
@@ -156,38 +157,71 @@ int alu_arith(struct cpu *c, const struct op *op)
 }
 
 /*
- * Register-register and register-immediate forms, the most common ones,
- * specialised by ALU kind and operand size at compile time (the decoder
- * picks from alu_rr_fns/alu_ri_fns) so the hot path has no dispatch left.
+ * Threaded forms (fast.h), specialised by ALU kind and operand size at
+ * compile time so the hot path has no dispatch left: register or immediate
+ * into a register, a memory source into a register, and an unlocked
+ * read-modify-write (or CMP) of memory. select.c picks them from the tables
+ * below; the reference handler is alu_arith.
  */
-static inline __attribute__((always_inline)) int alu_reg_body(struct cpu *c,
-							      const struct op *op,
-							      unsigned kind, unsigned size,
-							      bool imm)
+static inline __attribute__((always_inline)) void alu_reg_body(struct cpu *c,
+							       const struct op *op,
+							       unsigned kind, unsigned size,
+							       uint64_t b)
 {
 	uint64_t a = cpu_reg_get(c, op->r[0], size);
-	uint64_t b = imm ? op->imm & cpu_mask(size) : cpu_reg_get(c, op->r[1], size);
 	uint64_t cf = (kind == ALU_ADC || kind == ALU_SBB) ? flags_cf(c) : 0;
 	uint64_t r = alu_result(kind, a, b, cf);
 	alu_flags(c, kind, size, r, b, cf);
 	if (kind != ALU_CMP)
 		cpu_reg_set(c, op->r[0], size, r);
-	return 0;
 }
 
-#define ALU_FORMS(K, N)                                                          \
-	static int alu_##N##_rr8(struct cpu *c, const struct op *op)             \
-	{ return alu_reg_body(c, op, K, 8, false); }                             \
-	static int alu_##N##_rr4(struct cpu *c, const struct op *op)             \
-	{ return alu_reg_body(c, op, K, 4, false); }                             \
-	static int alu_##N##_rr(struct cpu *c, const struct op *op)              \
-	{ return alu_reg_body(c, op, K, op->size, false); }                      \
-	static int alu_##N##_ri8(struct cpu *c, const struct op *op)             \
-	{ return alu_reg_body(c, op, K, 8, true); }                              \
-	static int alu_##N##_ri4(struct cpu *c, const struct op *op)             \
-	{ return alu_reg_body(c, op, K, 4, true); }                              \
-	static int alu_##N##_ri(struct cpu *c, const struct op *op)              \
-	{ return alu_reg_body(c, op, K, op->size, true); }
+/* op0 is memory, op1 a register or an immediate. */
+static inline __attribute__((always_inline)) const struct op *
+alu_mem_body(struct cpu *c, const struct op *op, unsigned kind, unsigned size, bool imm)
+{
+	uint64_t b = imm ? op->imm & cpu_mask(size) : cpu_reg_get(c, op->r[1], size);
+	if (kind == ALU_CMP) {
+		const uint8_t *p = fast_rptr(c, op, size);
+		if (unlikely(!p))
+			FAST_REF(c, op);
+		uint64_t a = cpu_load_host(p, size);
+		alu_flags(c, kind, size, a - b, b, 0);
+		FAST_NEXT(c, op);
+	}
+	uint8_t *p = fast_wptr(c, op, size);
+	if (unlikely(!p))
+		FAST_REF(c, op);
+	uint64_t cf = (kind == ALU_ADC || kind == ALU_SBB) ? flags_cf(c) : 0;
+	uint64_t r = alu_result(kind, cpu_load_host(p, size), b, cf);
+	cpu_store_host(p, size, r);
+	alu_flags(c, kind, size, r, b, cf);
+	FAST_NEXT(c, op);
+}
+
+#define ALU_SIZED(K, N, F, SZ, SUFFIX, BODY)                                   \
+	static const struct op *alu_##N##_##F##SUFFIX(struct cpu *c,           \
+						      const struct op *op)     \
+	{                                                                      \
+		unsigned size = SZ;                                            \
+		BODY;                                                          \
+	}
+#define ALU_FORM(K, N, F, BODY)                                                \
+	ALU_SIZED(K, N, F, 8, 8, BODY)                                         \
+	ALU_SIZED(K, N, F, 4, 4, BODY)                                         \
+	ALU_SIZED(K, N, F, op->size, , BODY)
+#define ALU_FORMS(K, N)                                                        \
+	ALU_FORM(K, N, rr, alu_reg_body(c, op, K, size,                        \
+				       cpu_reg_get(c, op->r[1], size));       \
+		 FAST_NEXT(c, op))                                             \
+	ALU_FORM(K, N, ri, alu_reg_body(c, op, K, size, op->imm & cpu_mask(size)); \
+		 FAST_NEXT(c, op))                                             \
+	ALU_FORM(K, N, rm, const uint8_t *p = fast_rptr(c, op, size);          \
+		 if (unlikely(!p)) FAST_REF(c, op);                            \
+		 alu_reg_body(c, op, K, size, cpu_load_host(p, size));         \
+		 FAST_NEXT(c, op))                                             \
+	ALU_FORM(K, N, mr, return alu_mem_body(c, op, K, size, false))         \
+	ALU_FORM(K, N, mi, return alu_mem_body(c, op, K, size, true))
 ALU_FORMS(ALU_ADD, add)
 ALU_FORMS(ALU_OR, or)
 ALU_FORMS(ALU_ADC, adc)
@@ -198,29 +232,59 @@ ALU_FORMS(ALU_XOR, xor)
 ALU_FORMS(ALU_CMP, cmp)
 
 #define ALU_ROW(N, F) { alu_##N##_##F##8, alu_##N##_##F##4, alu_##N##_##F }
-/* [kind][0: 8 bytes, 1: 4 bytes, 2: any size] */
-op_fn *const alu_rr_fns[8][3] = {
-	ALU_ROW(add, rr), ALU_ROW(or, rr), ALU_ROW(adc, rr), ALU_ROW(sbb, rr),
-	ALU_ROW(and, rr), ALU_ROW(sub, rr), ALU_ROW(xor, rr), ALU_ROW(cmp, rr),
-};
-op_fn *const alu_ri_fns[8][3] = {
-	ALU_ROW(add, ri), ALU_ROW(or, ri), ALU_ROW(adc, ri), ALU_ROW(sbb, ri),
-	ALU_ROW(and, ri), ALU_ROW(sub, ri), ALU_ROW(xor, ri), ALU_ROW(cmp, ri),
+#define ALU_TABLE(F)                                                           \
+	{ ALU_ROW(add, F), ALU_ROW(or, F), ALU_ROW(adc, F), ALU_ROW(sbb, F),   \
+	  ALU_ROW(and, F), ALU_ROW(sub, F), ALU_ROW(xor, F), ALU_ROW(cmp, F) }
+/* [form][kind][0: 8 bytes, 1: 4 bytes, 2: any size] */
+op_exec *const alu_fast[ALU_FORM_COUNT][8][3] = {
+	[ALU_F_RR] = ALU_TABLE(rr), [ALU_F_RI] = ALU_TABLE(ri), [ALU_F_RM] = ALU_TABLE(rm),
+	[ALU_F_MR] = ALU_TABLE(mr), [ALU_F_MI] = ALU_TABLE(mi),
 };
 
-int alu_test_rr(struct cpu *c, const struct op *op)
+const struct op *alu_test_rr(struct cpu *c, const struct op *op)
 {
 	unsigned size = op->size;
 	uint64_t r = cpu_reg_get(c, op->r[0], size) & cpu_reg_get(c, op->r[1], size);
 	flags_lazy(c, CC_OP(CC_LOGIC, size), r, 0, 0);
-	return 0;
+	FAST_NEXT(c, op);
 }
 
-int alu_test_ri(struct cpu *c, const struct op *op)
+const struct op *alu_test_ri(struct cpu *c, const struct op *op)
 {
 	unsigned size = op->size;
 	flags_lazy(c, CC_OP(CC_LOGIC, size), cpu_reg_get(c, op->r[0], size) & op->imm, 0, 0);
-	return 0;
+	FAST_NEXT(c, op);
+}
+
+/* TEST m, r/imm. */
+const struct op *alu_test_m(struct cpu *c, const struct op *op)
+{
+	unsigned size = op->size;
+	const uint8_t *p = fast_rptr(c, op, size);
+	if (unlikely(!p))
+		FAST_REF(c, op);
+	uint64_t b = op->k[1] == K_IMM ? op->imm : cpu_reg_get(c, op->r[1], size);
+	flags_lazy(c, CC_OP(CC_LOGIC, size), cpu_load_host(p, size) & b, 0, 0);
+	FAST_NEXT(c, op);
+}
+
+/* INC/DEC of a register. */
+const struct op *alu_inc_r(struct cpu *c, const struct op *op)
+{
+	unsigned size = op->size;
+	uint64_t cf = flags_cf(c), r = cpu_reg_get(c, op->r[0], size) + 1;
+	cpu_reg_set(c, op->r[0], size, r);
+	flags_lazy(c, CC_OP(CC_INC, size), r, 1, cf);
+	FAST_NEXT(c, op);
+}
+
+const struct op *alu_dec_r(struct cpu *c, const struct op *op)
+{
+	unsigned size = op->size;
+	uint64_t cf = flags_cf(c), r = cpu_reg_get(c, op->r[0], size) - 1;
+	cpu_reg_set(c, op->r[0], size, r);
+	flags_lazy(c, CC_OP(CC_DEC, size), r, 1, cf);
+	FAST_NEXT(c, op);
 }
 
 int alu_test(struct cpu *c, const struct op *op)
@@ -249,7 +313,7 @@ static int alu_incdec(struct cpu *c, const struct op *op, int64_t d, unsigned cc
 		r = alu_rmw(c, alu_dst_lin(c, op, size), size, op->flags & OPF_LOCK, alu_rmw_add,
 			    &a) + (uint64_t)d;
 	}
-	flags_lazy(c, CC_OP(cc, size), r, 0, cf);
+	flags_lazy(c, CC_OP(cc, size), r, 1, cf);
 	return 0;
 }
 

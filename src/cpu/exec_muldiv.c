@@ -7,6 +7,7 @@
  * not fit, before changing any register.
  */
 #include "cpu/cpu.h"
+#include "cpu/fast.h"
 
 static void muldiv_flags(struct cpu *c, uint64_t lo, unsigned size, bool overflow)
 {
@@ -65,24 +66,24 @@ int muldiv_imul1(struct cpu *c, const struct op *op)
 	return 0;
 }
 
-/* IMUL r, r/m and IMUL r, r/m, imm: truncated product in the register. */
-int muldiv_imul(struct cpu *c, const struct op *op)
+/* IMUL r, r/m and IMUL r, r/m, imm: truncated product in the register.
+ * src is the r/m operand's value. */
+static inline __attribute__((always_inline)) void muldiv_imul_body(struct cpu *c,
+								   const struct op *op,
+								   unsigned size, uint64_t src)
 {
-	unsigned size = op->size;
 	int64_t a, b;
 	if (op->k[2] == K_IMM) {
-		a = cpu_sext(cpu_opnd_get(c, op, 1, size), size);
+		a = cpu_sext(src, size);
 		b = cpu_sext(op->imm & cpu_mask(size), size);
 	} else {
 		a = cpu_sext(cpu_reg_get(c, op->r[0], size), size);
-		b = cpu_sext(cpu_opnd_get(c, op, 1, size), size);
+		b = cpu_sext(src, size);
 	}
 	uint64_t lo;
 	bool ovf;
 	if (size == 8) {
-		__int128 p = (__int128)a * b;
-		lo = (uint64_t)p;
-		ovf = p != (int64_t)lo;
+		ovf = __builtin_mul_overflow(a, b, (int64_t *)&lo);
 	} else {
 		int64_t p = a * b;
 		lo = (uint64_t)p & cpu_mask(size);
@@ -90,7 +91,35 @@ int muldiv_imul(struct cpu *c, const struct op *op)
 	}
 	cpu_reg_set(c, op->r[0], size, lo);
 	muldiv_flags(c, lo, size, ovf);
+}
+
+int muldiv_imul(struct cpu *c, const struct op *op)
+{
+	muldiv_imul_body(c, op, op->size, cpu_opnd_get(c, op, 1, op->size));
 	return 0;
+}
+
+/* Threaded forms (fast.h) with a register or memory r/m operand. */
+const struct op *muldiv_imul_r(struct cpu *c, const struct op *op)
+{
+	unsigned size = op->size;
+	if (size == 8)
+		muldiv_imul_body(c, op, 8, c->gpr[op->r[1]]);
+	else if (size == 4)
+		muldiv_imul_body(c, op, 4, (uint32_t)c->gpr[op->r[1]]);
+	else
+		muldiv_imul_body(c, op, size, cpu_reg_get(c, op->r[1], size));
+	FAST_NEXT(c, op);
+}
+
+const struct op *muldiv_imul_m(struct cpu *c, const struct op *op)
+{
+	unsigned size = op->size;
+	const uint8_t *p = fast_rptr(c, op, size);
+	if (unlikely(!p))
+		FAST_REF(c, op);
+	muldiv_imul_body(c, op, size, cpu_load_host(p, size));
+	FAST_NEXT(c, op);
 }
 
 int muldiv_div(struct cpu *c, const struct op *op)

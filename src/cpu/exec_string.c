@@ -107,7 +107,8 @@ static int str_run(struct cpu *c, const struct op *op, str_fn *fn, bool cmp)
 		if (budget == 1 || c->brk) {
 			/* Continue later from the same instruction; the iterations
 			 * count as retired instructions for guest time (icount). */
-			c->extra_retired += STR_BUDGET - budget + 1;
+			if (c->icount_mode)
+				c->extra_retired += STR_BUDGET - budget + 1;
 			return 1;
 		}
 	}
