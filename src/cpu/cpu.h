@@ -611,8 +611,12 @@ uint64_t mmu_translate(struct cpu *c, uint64_t lin, unsigned acc);
 uint64_t mmu_read_sys(struct cpu *c, uint64_t lin, unsigned size);
 void mmu_write_sys(struct cpu *c, uint64_t lin, unsigned size, uint64_t v);
 /* Host pointer for a read-modify-write of size bytes at lin, after all write
- * checks; NULL when the location is not plain RAM within one page. */
+ * checks; NULL when the location is not plain RAM within one page. Locked
+ * operations go through it even on pages with decoded code, so every vCPU
+ * updates a location the same way (host atomics); the caller then calls
+ * mmu_rmw_done, which drops that code. */
 uint8_t *mmu_rmw_ptr(struct cpu *c, uint64_t lin, unsigned size);
+void mmu_rmw_done(struct cpu *c, uint64_t lin, unsigned size);
 /* Physical memory: bounds-checked; unmapped reads return all ones. */
 uint64_t mmu_phys_read(struct cpu *c, uint64_t gpa, unsigned size);
 void mmu_phys_write(struct cpu *c, uint64_t gpa, unsigned size, uint64_t v);

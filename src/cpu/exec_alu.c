@@ -81,6 +81,7 @@ uint64_t alu_rmw(struct cpu *c, uint64_t lin, unsigned size, bool locked, rmw_fn
 		old = cpu_load_host(p, size);
 		while (!alu_cas(p, size, &old, f(arg, old, size) & m))
 			;
+		mmu_rmw_done(c, lin, size);
 		return old;
 	}
 	if (p) {
@@ -97,10 +98,11 @@ uint64_t alu_rmw(struct cpu *c, uint64_t lin, unsigned size, bool locked, rmw_fn
 		} else {
 			cpu_store_host(p, size, n);
 		}
+		mmu_rmw_done(c, lin, size);
 		return old;
 	}
-	/* MMIO, a page-crossing location or a page with decoded code: both pages
-	 * were translated for writing by mmu_rmw_ptr, so nothing below faults. */
+	/* MMIO or a page-crossing location: both pages were translated for
+	 * writing by mmu_rmw_ptr, so nothing below faults. */
 	if (locked)
 		pthread_mutex_lock(&c->vm->split_lock);
 	old = cpu_read_lin(c, lin, size);
@@ -456,6 +458,15 @@ int alu_cmpxchg8b(struct cpu *c, const struct op *op)
 						 __ATOMIC_SEQ_CST, __ATOMIC_SEQ_CST);
 		old_lo = (uint64_t)exp;
 		old_hi = (uint64_t)(exp >> 64);
+	} else if (p) {
+		/* Misaligned: serialised with the other split-lock users. */
+		pthread_mutex_lock(&c->vm->split_lock);
+		old_lo = cpu_load_host(p, half);
+		old_hi = cpu_load_host(p + half, half);
+		eq = old_lo == cmp_lo && old_hi == cmp_hi;
+		cpu_store_host(p, half, eq ? new_lo : old_lo);
+		cpu_store_host(p + half, half, eq ? new_hi : old_hi);
+		pthread_mutex_unlock(&c->vm->split_lock);
 	} else {
 		pthread_mutex_lock(&c->vm->split_lock);
 		old_lo = cpu_read_lin(c, lin, half);
@@ -466,6 +477,8 @@ int alu_cmpxchg8b(struct cpu *c, const struct op *op)
 		cpu_write_lin(c, lin + half, half, eq ? new_hi : old_hi);
 		pthread_mutex_unlock(&c->vm->split_lock);
 	}
+	if (p)
+		mmu_rmw_done(c, lin, op->size);
 	uint64_t f = flags_get(c) & FL_ARITH;
 	flags_set_arith(c, eq ? f | FL_ZF : f & ~FL_ZF);
 	if (!eq) {

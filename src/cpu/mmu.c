@@ -380,10 +380,23 @@ uint8_t *mmu_rmw_ptr(struct cpu *c, uint64_t lin, unsigned size)
 	struct tlb_entry *e = &c->tlb[c->mmu_idx][(lin >> 12) & (TLB_SIZE - 1)];
 	if (e->tag_w != (lin & ~0xfffULL))
 		mmu_translate(c, lin, ACC_W);
-	if (e->tag_w != (lin & ~0xfffULL) ||
-	    atomic_load_explicit(e->code, memory_order_relaxed))
+	if (e->tag_w != (lin & ~0xfffULL))
 		return NULL;
 	return (uint8_t *)(uintptr_t)(lin + e->addend);
+}
+
+/* The write through mmu_rmw_ptr's pointer is done: if the page holds decoded
+ * code, drop it (after the store, so a vCPU that decodes the page again
+ * sees the new bytes). */
+void mmu_rmw_done(struct cpu *c, uint64_t lin, unsigned size)
+{
+	if (!c->mode64)
+		lin = (uint32_t)lin;
+	unsigned i = (lin >> 12) & (TLB_SIZE - 1);
+	const struct tlb_entry *e = &c->tlb[c->mmu_idx][i];
+	if (atomic_load_explicit(e->code, memory_order_acquire))
+		decode_code_written(c->vm, c, c->tlb_info[c->mmu_idx][i].gpfn << 12 | (lin & 0xfff),
+				    size);
 }
 
 unsigned mmu_fetch(struct cpu *c, uint64_t lin, uint8_t *buf, unsigned len, uint64_t *gpa)
