@@ -249,7 +249,6 @@ struct cpu {
 	/* Block execution. */
 	bool brk;                       /* end the current block after this instruction */
 	int budget;                     /* blocks left before the run loop looks for events */
-	int link_slot;                  /* how the last block was left (block.link), or -1 */
 	uint64_t extra_retired;         /* REP iterations counted as instructions (icount) */
 	_Atomic bool kicked;
 	_Atomic bool flush_code;        /* another agent invalidated code pages */
@@ -259,9 +258,8 @@ struct cpu {
 	struct tlb_info tlb_info[2][TLB_SIZE];
 	struct cpu_code *code;          /* decoded-block cache (decode.c) */
 	const struct block *cur_block;
-	/* The block that ran last, for linking; NULL after code_gen moved. */
-	const struct block *last_block;
-	uint64_t code_gen;              /* bumped when decoded blocks or links may be stale */
+	/* Blocks by linear address of their first instruction (decode.c). */
+	const struct block *const *jmp;
 	bool icount_mode;               /* vm->icount, kept here for the block loop */
 
 	struct machine *m;
@@ -632,9 +630,22 @@ enum { DM_REAL, DM_PROT16, DM_PROT32, DM_COMPAT16, DM_COMPAT32, DM_LONG64, DM_CO
 
 int decode_create(struct cpu *c);
 void decode_destroy(struct cpu *c);
-/* The block starting at the current CS:RIP (decoding it if needed). The
- * successor links of c->last_block are tried first and updated. */
+/* The block starting at the current CS:RIP (decoding it if needed). */
 const struct block *decode_lookup(struct cpu *c);
+/* The jump cache (struct cpu.jmp): a block per hash of the linear address
+ * of its first instruction, or decode_no_block, which matches nothing. It
+ * only ever holds live blocks and is emptied with the TLB. */
+#define JMP_BITS 12
+static inline unsigned cpu_jmp_hash(uint64_t lin)
+{
+	return (unsigned)(lin ^ (lin >> JMP_BITS)) & ((1u << JMP_BITS) - 1);
+}
+extern const struct block decode_no_block;
+/* Linear address of CS:RIP (the CS base is 0 in 64-bit mode). */
+static inline uint64_t cpu_code_lin(const struct cpu *c)
+{
+	return c->mode64 ? c->rip : (uint32_t)(c->seg[S_CS].base + c->rip);
+}
 void decode_flush_all(struct cpu *c);
 /* Our register number (0-15, REG_HIGH8+n, segment/CR/DR index) for a Zydis
  * register; REG_NONE if it has none. */
@@ -656,11 +667,6 @@ struct block {
 	bool valid;
 	struct block *hnext;            /* hash chain by gpa */
 	struct block *pnext;            /* chain of blocks on the same page */
-	/* Successor links by way out: [0] the last instruction leaves (a taken
-	 * branch, CALL, RET), [1] execution runs off the end. Valid while
-	 * link_gen == c->code_gen (any invalidation or TLB flush moves it). */
-	struct block *link[2];
-	uint64_t link_gen;
 	struct op ops[];
 };
 

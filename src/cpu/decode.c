@@ -35,7 +35,6 @@
 
 #define BLOCK_MAX_OPS 64
 #define HASH_BITS 14
-#define JMP_BITS 12
 #define PAGE_BITS 12
 #define INVAL_RING 64
 #define MAX_BLOCKS 200000
@@ -69,13 +68,14 @@ struct cpu_code {
 	bool overflow;
 };
 
-/* Decoded blocks or links may be stale: every successor link dies, and so
- * does the run loop's pointer to the block that ran last (it may be freed
- * at the next decode_service). */
-static void decode_new_gen(struct cpu *c)
+/* Matches no linear address in any mode: fills empty jump cache slots so
+ * a probe needs no NULL check. */
+const struct block decode_no_block = { .lin = ~0ULL, .key_mode = ~0u };
+
+static void decode_clear_jmp(struct cpu_code *k)
 {
-	c->code_gen++;
-	c->last_block = NULL;
+	for (unsigned i = 0; i < (1u << JMP_BITS); i++)
+		k->jmp[i] = (struct block *)&decode_no_block;
 }
 
 /* The extension lives right after the ops array (and its end marker). */
@@ -111,7 +111,9 @@ int decode_create(struct cpu *c)
 			return -EINVAL;
 		}
 	pthread_mutex_init(&k->lock, NULL);
+	decode_clear_jmp(k);
 	c->code = k;
+	c->jmp = (const struct block *const *)k->jmp;
 	return 0;
 }
 
@@ -147,13 +149,12 @@ static void decode_kill(struct cpu *c, struct block *b)
 		if (r->next)
 			r->next->pprev = r->pprev;
 	}
-	struct block **jp = &k->jmp[(b->lin ^ (b->lin >> JMP_BITS)) & ((1u << JMP_BITS) - 1)];
+	struct block **jp = &k->jmp[cpu_jmp_hash(b->lin)];
 	if (*jp == b)
-		*jp = NULL;
+		*jp = (struct block *)&decode_no_block;
 	x->dnext = k->dead;
 	k->dead = b;
 	k->nblocks--;
-	decode_new_gen(c);
 	if (c->cur_block == b)
 		c->brk = true;
 }
@@ -164,16 +165,13 @@ void decode_flush_all(struct cpu *c)
 	for (unsigned i = 0; i < (1u << HASH_BITS); i++)
 		while (k->hash[i])
 			decode_kill(c, k->hash[i]);
-	memset(k->jmp, 0, sizeof(k->jmp));
-	decode_new_gen(c);
+	decode_clear_jmp(k);
 }
 
 void decode_flush_jmp_cache(struct cpu *c)
 {
-	if (c->code) {
-		memset(c->code->jmp, 0, sizeof(c->code->jmp));
-		decode_new_gen(c);
-	}
+	if (c->code)
+		decode_clear_jmp(c->code);
 }
 
 void decode_destroy(struct cpu *c)
@@ -821,31 +819,18 @@ static struct block *decode_block(struct cpu *c, uint64_t lin, uint64_t gpa, uin
 	return b;
 }
 
-/* Link b as prev's successor by way out slot (prev known to be alive). */
-static void decode_link(struct cpu *c, struct block *prev, unsigned slot, struct block *b)
-{
-	if (prev->link_gen != c->code_gen) {
-		prev->link[0] = prev->link[1] = NULL;
-		prev->link_gen = c->code_gen;
-	}
-	prev->link[slot] = b;
-}
-
 const struct block *decode_lookup(struct cpu *c)
 {
 	struct cpu_code *k = c->code;
 	if (unlikely(atomic_load_explicit(&c->flush_code, memory_order_relaxed) || k->dead ||
 		     k->nblocks > MAX_BLOCKS))
 		decode_service(c);
-	uint64_t lin = c->seg[S_CS].base + c->rip;
-	if (!c->mode64)
-		lin = (uint32_t)lin;
+	uint64_t lin = cpu_code_lin(c);
 	uint32_t key = c->code_key;
-	struct block *b;
-	struct block **jp = &k->jmp[(lin ^ (lin >> JMP_BITS)) & ((1u << JMP_BITS) - 1)];
-	b = *jp;
-	if (likely(b && b->lin == lin && b->key_mode == key))
-		goto link;
+	struct block **jp = &k->jmp[cpu_jmp_hash(lin)];
+	struct block *b = *jp;
+	if (likely(b->lin == lin && b->key_mode == key))
+		return b;
 	if (!c->mode64 && c->rip > c->seg[S_CS].limit)
 		cpu_raise(c, EXC_GP, 0);
 	uint64_t gpa = mmu_translate(c, lin, ACC_X);
@@ -860,12 +845,5 @@ const struct block *decode_lookup(struct cpu *c)
 	if (!b)
 		b = decode_block(c, lin, gpa, key);
 	*jp = b;
-link:;
-	/* Set only if it survived any invalidation above (or decoding, which
-	 * may flush a full cache). In icount mode blocks are never chained, so
-	 * the run loop counts every one. */
-	struct block *prev = (struct block *)c->last_block;
-	if (prev && c->link_slot >= 0 && !c->icount_mode)
-		decode_link(c, prev, (unsigned)c->link_slot, b);
 	return b;
 }

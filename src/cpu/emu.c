@@ -258,7 +258,6 @@ static void emu_fault(struct cpu *c)
 	uint32_t err = c->exc_err;
 	bool has = c->exc_has_err;
 	c->cur_block = NULL;
-	c->link_slot = -1;
 	if (c->delivering >= 0) {
 		int prev = c->delivering;
 		if (prev == EXC_DF) {
@@ -291,8 +290,6 @@ static void emu_events(struct cpu *c)
 	unsigned ev = lapic_events(l);
 	if (!ev)
 		return;
-	/* Whatever is delivered, the next block is no successor of the last. */
-	c->link_slot = -1;
 	if ((ev & LAPIC_EV_INIT) && lapic_take_init(l)) {
 		emu_cpu_reset(c, true);
 		/* Only APs wait for a SIPI; the BSP restarts at the reset vector. */
@@ -385,10 +382,10 @@ const struct op *emu_exec_ref(struct cpu *c, const struct op *op)
 const struct op *emu_exec_end(struct cpu *c, const struct op *op)
 {
 	c->rip += op->off;
-	return fast_exit(c, op, 1, op);
+	return fast_exit(c, op);
 }
 
-/* Execute the block at CS:RIP and any blocks linked after it (fast_exit);
+/* Execute the block at CS:RIP and any blocks it goes on to (fast_exit);
  * single-step (TF) runs one instruction through its reference handler and
  * then raises the #DB trap. */
 static void emu_exec_block(struct cpu *c)
@@ -396,17 +393,22 @@ static void emu_exec_block(struct cpu *c)
 	const struct block *b = decode_lookup(c);
 	c->cur_block = b;
 	c->brk = false;
-	c->link_slot = -1;
 	bool step = c->rflags & FL_TF;
 	const struct op *end;
-	if (likely(!step)) {
+	if (likely(!step && !c->icount_mode)) {
 		end = b->ops[0].exec(c, b->ops);
+	} else if (!step) {
+		/* icount: one block at a time, so each is counted (a budget of
+		 * one stops fast_exit). */
+		int left = c->budget;
+		c->budget = 1;
+		end = b->ops[0].exec(c, b->ops);
+		c->budget = left;
 	} else {
 		end = b->ops + 1;
 		if (!b->ops[0].fn(c, b->ops))
 			c->rip += b->ops[0].len;
 	}
-	c->last_block = c->cur_block;
 	if (unlikely(c->icount_mode)) {
 		/* Unchained: b is the only block that ran. */
 		uint64_t n = (uint64_t)(end - b->ops) + c->extra_retired;
@@ -441,10 +443,6 @@ static __attribute__((noinline)) enum vcpu_exit_reason emu_run_blocks(struct cpu
 			atomic_store(&c->flush_tlb, false);
 			mmu_flush(c, true);
 		}
-		/* Another thread wrote decoded code: decode_lookup acts on it
-		 * before the next block (the successor links would skip it). */
-		if (unlikely(atomic_load_explicit(&c->flush_code, memory_order_relaxed)))
-			c->last_block = NULL;
 		if (c->lapic)
 			emu_events(c);
 		c->shadow = false;

@@ -8,8 +8,8 @@
  * of every block is an end marker (emu_exec_end) that moves rip past the
  * block; a handler that leaves the block itself (a taken branch) sets
  * c->rip and leaves through FAST_LEAVE. Either way out goes on into the
- * next block when it is linked (fast_exit), else back to the run loop with
- * the pointer one past the last retired instruction.
+ * next block when the jump cache has it (fast_exit), else back to the run
+ * loop with the pointer one past the last retired instruction.
  *
  * While a block runs, c->rip holds the address of its first instruction and
  * an op finds its own as c->rip + op->off. Everything that is not a fast
@@ -31,40 +31,25 @@
 /* Run the next op of the block. */
 #define FAST_NEXT(c, op) return (op)[1].exec((c), (op) + 1)
 
-/* Leave the block after op (its last instruction) with rip already set. */
-#define FAST_LEAVE(c, op) return fast_exit((c), (op), 0, (op) + 1)
-
-#include <stddef.h>
-
-static inline const struct block *fast_block(const struct op *op)
-{
-	return (const struct block *)(const void *)((const char *)(op - op->idx) -
-						    offsetof(struct block, ops));
-}
+/* Leave the block after op (a taken branch) with rip already set. */
+#define FAST_LEAVE(c, op) return fast_exit((c), (op) + 1)
 
 /*
- * Leave the block through way out slot (block.link) with c->rip at the
- * next instruction. When this way out was linked to the block that starts
- * there - same generation of decoded code, same address and decode mode -
- * run it directly, as long as the budget of blocks between two looks at
- * events lasts; else return ret to the run loop, which finds the block and
- * links it. Interrupts, halts and shadows only ever come from reference
- * handlers, which always return to the loop.
+ * Leave the block with c->rip at the next instruction. When the jump cache
+ * has the block that starts there (in the current decode mode), run it
+ * directly, as long as the budget of blocks between two looks at events
+ * lasts; else return ret (one past the last retired op) to the run loop,
+ * which finds or decodes the block. Halts, interrupt shadows and mode
+ * changes only ever come from reference handlers, which return to the loop.
  */
-static inline const struct op *fast_exit(struct cpu *c, const struct op *op, unsigned slot,
-					 const struct op *ret)
+static inline const struct op *fast_exit(struct cpu *c, const struct op *ret)
 {
-	const struct block *b = fast_block(op), *x = b->link[slot];
-	if (likely(x && b->link_gen == c->code_gen && --c->budget > 0)) {
-		uint64_t lin = c->seg[S_CS].base + c->rip;
-		if (!c->mode64)
-			lin = (uint32_t)lin;
-		if (likely(x->lin == lin && x->key_mode == c->code_key)) {
-			c->cur_block = x;
-			return x->ops[0].exec(c, x->ops);
-		}
+	uint64_t lin = cpu_code_lin(c);
+	const struct block *x = c->jmp[cpu_jmp_hash(lin)];
+	if (likely(x->lin == lin && x->key_mode == c->code_key && --c->budget > 0)) {
+		c->cur_block = x;
+		return x->ops[0].exec(c, x->ops);
 	}
-	c->link_slot = (int)slot;
 	return ret;
 }
 
