@@ -553,6 +553,12 @@ static inline bool flags_cond_sub(unsigned cc, uint64_t a, uint64_t b, uint64_t 
 	return flags_cond_bits(cc, a < b, r == 0, r >> 63, ((a ^ b) & (a ^ r)) >> 63);
 }
 
+/* The condition after an ADD of normalised a + b = r. */
+static inline bool flags_cond_add(unsigned cc, uint64_t a, uint64_t b, uint64_t r)
+{
+	return flags_cond_bits(cc, r < a, r == 0, r >> 63, ((a ^ r) & (b ^ r)) >> 63);
+}
+
 /* The condition after a logic operation with normalised result r. */
 static inline bool flags_cond_logic(unsigned cc, uint64_t r)
 {

@@ -538,9 +538,13 @@ static bool decode_map(struct cpu *c, const ZydisDecodedInstruction *in,
 	case ZYDIS_MNEMONIC_JNS: case ZYDIS_MNEMONIC_JP: case ZYDIS_MNEMONIC_JNP:
 	case ZYDIS_MNEMONIC_JL: case ZYDIS_MNEMONIC_JNL: case ZYDIS_MNEMONIC_JLE:
 	case ZYDIS_MNEMONIC_JNLE:
+		/* Decoding goes on after a conditional branch: a taken one
+		 * leaves the block, so a block is a trace through the not-taken
+		 * way. In icount mode blocks end at every branch as they always
+		 * did, so guest time advances at the same points. */
 		op->fn = ctrl_jcc;
 		op->sub = in->opcode & 0xf;
-		end = true;
+		end = c->icount_mode;
 		break;
 	case ZYDIS_MNEMONIC_JCXZ: case ZYDIS_MNEMONIC_JECXZ: case ZYDIS_MNEMONIC_JRCXZ:
 		op->fn = ctrl_jcxz;

@@ -8,7 +8,8 @@
 #define LODGE_CPU_EXEC_H
 
 /* op.sub for alu_arith: the ModRM.reg order of the 80-83 group. */
-enum { ALU_ADD, ALU_OR, ALU_ADC, ALU_SBB, ALU_AND, ALU_SUB, ALU_XOR, ALU_CMP };
+enum { ALU_ADD, ALU_OR, ALU_ADC, ALU_SBB, ALU_AND, ALU_SUB, ALU_XOR, ALU_CMP,
+       ALU_TEST };                      /* AND without a result: the threaded forms only */
 /* op.sub for shift_op: the ModRM.reg order of the C0/D0 group. */
 enum { SH_ROL, SH_ROR, SH_RCL, SH_RCR, SH_SHL, SH_SHR, SH_SAL, SH_SAR };
 /* op.sub for bit_bt. */
@@ -19,11 +20,50 @@ enum { LOOP_LOOP, LOOP_LOOPE, LOOP_LOOPNE };
 /* exec_alu.c */
 op_fn alu_arith, alu_test, alu_inc, alu_dec, alu_neg, alu_not;
 op_fn alu_cmpxchg, alu_xadd, alu_xchg, alu_cmpxchg8b;
-/* Threaded forms of alu_arith by [form][ALU kind][0: 64-bit, 1: 32-bit, 2:
- * any size]; forms: op0 op1 = reg reg, reg imm, reg mem, mem reg, mem imm. */
+
+static inline __attribute__((always_inline)) uint64_t alu_result(unsigned kind, uint64_t a,
+							     uint64_t b, uint64_t cf)
+{
+	switch (kind) {
+	case ALU_ADD: return a + b;
+	case ALU_OR: return a | b;
+	case ALU_ADC: return a + b + cf;
+	case ALU_SBB: return a - b - cf;
+	case ALU_AND: case ALU_TEST: return a & b;
+	case ALU_XOR: return a ^ b;
+	default: return a - b;          /* SUB, CMP */
+	}
+}
+
+/* Record the flags of ALU kind (or ALU_TEST) with result r, source b. */
+static inline __attribute__((always_inline)) void alu_flags(struct cpu *c, unsigned kind,
+							   unsigned size, uint64_t r, uint64_t b,
+							   uint64_t cf)
+{
+	static const uint8_t cc[9] = {
+		[ALU_ADD] = CC_ADD, [ALU_OR] = CC_LOGIC, [ALU_ADC] = CC_ADC, [ALU_SBB] = CC_SBB,
+		[ALU_AND] = CC_LOGIC, [ALU_SUB] = CC_SUB, [ALU_XOR] = CC_LOGIC, [ALU_CMP] = CC_SUB,
+		[ALU_TEST] = CC_LOGIC,
+	};
+	flags_lazy(c, CC_OP(cc[kind], size), r, b, cf);
+}
+
+/* exec_alu_fast.c: threaded forms of alu_arith and alu_test (ALU_TEST) by
+ * [variant][form][ALU kind][0: 64-bit, 1: 32-bit, 2: any size], forms
+ * being the operand kinds op0 op1 = reg reg, reg imm, reg mem, mem reg,
+ * mem imm; and of INC/DEC r by [0: INC, 1: DEC][variant][size]. */
 enum { ALU_F_RR, ALU_F_RI, ALU_F_RM, ALU_F_MR, ALU_F_MI, ALU_FORM_COUNT };
-extern op_exec *const alu_fast[ALU_FORM_COUNT][8][3];
-op_exec alu_test_rr, alu_test_ri, alu_test_m, alu_inc_r, alu_dec_r;
+/* Variants of a flag-setting form (select.c decides):
+ *   FAST_V_PLAIN   records the flags, goes on with the next op;
+ *   FAST_V_NF      its flags are dead (overwritten before anything reads
+ *                  them or the block can be left): records nothing;
+ *   FAST_V_JCC     fused with the Jcc after it: records the flags and
+ *                  branches, deciding from the operands themselves;
+ *   FAST_V_JCC_NF  the same, recording the flags only when the branch
+ *                  leaves the block (they are dead on the way on). */
+enum { FAST_V_PLAIN, FAST_V_NF, FAST_V_JCC, FAST_V_JCC_NF, FAST_V_COUNT };
+extern op_exec *const alu_fast[FAST_V_COUNT][ALU_FORM_COUNT][9][3];
+extern op_exec *const alu_incdec_fast[2][FAST_V_COUNT][3];
 /* Shared with other families: ADD/SUB/... with flags, no writeback. */
 uint64_t alu_compute(struct cpu *c, unsigned kind, unsigned size, uint64_t a, uint64_t b);
 

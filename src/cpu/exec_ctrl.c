@@ -51,13 +51,7 @@ int ctrl_jcc(struct cpu *c, const struct op *op)
 #define JCC_FORM(CC)                                                           \
 	static const struct op *ctrl_jcc_##CC(struct cpu *c, const struct op *op) \
 	{                                                                      \
-		uint64_t t;                                                    \
-		if (!flags_cond_fast(c, CC))                                   \
-			FAST_NEXT(c, op);                                      \
-		if (unlikely(!fast_target(c, op, &t)))                         \
-			FAST_REF(c, op);                                       \
-		c->rip = t;                                                    \
-		FAST_LEAVE(c, op);                                                \
+		return fast_branch(c, op, flags_cond_fast(c, CC));             \
 	}
 JCC_FORM(0) JCC_FORM(1) JCC_FORM(2) JCC_FORM(3) JCC_FORM(4) JCC_FORM(5) JCC_FORM(6)
 JCC_FORM(7) JCC_FORM(8) JCC_FORM(9) JCC_FORM(10) JCC_FORM(11) JCC_FORM(12) JCC_FORM(13)

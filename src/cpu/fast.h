@@ -191,4 +191,17 @@ static inline bool fast_target(const struct cpu *c, const struct op *op, uint64_
 	return fast_check_target(c, op->size, c->rip + (uint64_t)op->disp, t);
 }
 
+/* The Jcc j, its condition decided: on to the next op, or out of the
+ * block to its target. */
+static inline const struct op *fast_branch(struct cpu *c, const struct op *j, bool taken)
+{
+	uint64_t t;
+	if (!taken)
+		FAST_NEXT(c, j);
+	if (unlikely(!fast_target(c, j, &t)))
+		FAST_REF(c, j);
+	c->rip = t;
+	FAST_LEAVE(c, j);
+}
+
 #endif
