@@ -40,14 +40,8 @@ need_tools sfdisk mke2fs e2fsck grub-mkimage cpio gzip dd truncate
 need_file "$grub/boot.img" grub-pc-bin
 "$here/build-linux.sh"
 
-inputs=$(inputs_hash "$0" "$here/lib.sh" "$here/disk/init" "$here/disk/grub.cfg" \
-	"$cache/vmlinuz" "$cache/initramfs.cpio.gz" "$grub/boot.img" "$grub/kernel.img")
-if fresh "$cache/disk.stamp" "$inputs" "$out"; then
-	say "up to date: $out"
-	exit 0
-fi
-work=$(mktemp -d "$cache/disk.XXXXXX")
-trap 'rm -rf "$work"' EXIT
+build_begin disk "$out" "$0" "$here/lib.sh" "$here/disk/init" "$here/disk/grub.cfg" \
+	"$cache/vmlinuz" "$cache/initramfs.cpio.gz" "$grub/boot.img" "$grub/kernel.img"
 
 say "assembling the root filesystem"
 root=$work/root
@@ -81,6 +75,5 @@ core_sectors=$((($(stat -c %s "$work/core.img") + 511) / 512))
 dd if="$grub/boot.img" of="$img" bs=440 count=1 conv=notrunc status=none
 dd if="$work/core.img" of="$img" bs=512 seek=1 conv=notrunc status=none
 
-mv "$img" "$out"
-echo "$inputs" >"$cache/disk.stamp"
+build_end disk "$img" "$out"
 say "done: $out ($disk_mib MiB, $(du -k "$out" | cut -f1) KiB used; GRUB core.img $core_sectors sectors)"

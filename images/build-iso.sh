@@ -29,15 +29,9 @@ need_file "$isolinux" isolinux
 need_file "$ldlinux" syslinux-common
 "$here/build-linux.sh"
 
-inputs=$(inputs_hash "$0" "$here/lib.sh" "$here/iso/isolinux.cfg" "$here/iso/check.sh" \
+build_begin iso "$out" "$0" "$here/lib.sh" "$here/iso/isolinux.cfg" "$here/iso/check.sh" \
 	"$here/linux-cmdline.sh" "$cache/vmlinuz" "$cache/initramfs.cpio.gz" "$cache/known.bin" \
-	"$isolinux" "$ldlinux")
-if fresh "$cache/iso.stamp" "$inputs" "$out"; then
-	say "up to date: $out"
-	exit 0
-fi
-work=$(mktemp -d "$cache/iso.XXXXXX")
-trap 'rm -rf "$work"' EXIT
+	"$isolinux" "$ldlinux"
 
 say "staging the CD's files"
 cd=$work/cd
@@ -55,6 +49,5 @@ xorriso -as mkisofs -quiet -o "$work/cd.iso" -R -J -V LODGE_TEST \
 	-b isolinux/isolinux.bin -c isolinux/boot.cat \
 	-no-emul-boot -boot-load-size 4 -boot-info-table "$cd" 2>"$work/xorriso.log" ||
 	die "xorriso failed: $(tail -n 3 "$work/xorriso.log")"
-mv "$work/cd.iso" "$out"
-echo "$inputs" >"$cache/iso.stamp"
+build_end iso "$work/cd.iso" "$out"
 say "done: $out ($(kib "$out"))"

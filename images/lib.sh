@@ -36,6 +36,27 @@ fresh() {
 	done
 }
 
+# build_begin NAME OUTPUT INPUT...: stop here, saying so, when OUTPUT was
+# built from exactly these INPUTs (cache/NAME.stamp); else make the scratch
+# folder $work, removed on exit.
+build_begin() {
+	local name=$1 output=$2
+	shift 2
+	inputs=$(inputs_hash "$@")
+	if fresh "$cache/$name.stamp" "$inputs" "$output"; then
+		say "up to date: $output"
+		exit 0
+	fi
+	work=$(mktemp -d "$cache/$name.XXXXXX")
+	trap 'rm -rf "$work"' EXIT
+}
+
+# build_end NAME NEW OUTPUT: put NEW in place as OUTPUT and stamp it.
+build_end() {
+	mv "$2" "$3"
+	echo "$inputs" >"$cache/$1.stamp"
+}
+
 # kib FILE: the file's size in KiB, for the progress lines.
 kib() {
 	echo "$(($(stat -L -c %s "$1") / 1024)) KiB"
