@@ -19,7 +19,8 @@
 #
 # A boot is bounded by LODGE_INTEGRATION_TIMEOUT seconds (default 900: a
 # real kernel on the software CPU takes minutes; QEMU TCG about 20 s), and
-# ends early on a kernel panic or a triple fault. Skips exit 77 and say why.
+# ends early on a kernel panic, a triple fault or SeaBIOS's "No bootable
+# device". Skips exit 77 and say why.
 # LODGE_INTEGRATION_KEEP=1 keeps the scratch folder (consoles, logs, disks).
 # shellcheck shell=bash disable=SC2034,SC2154  # it_* globals are shared with the tests
 # shellcheck source-path=SCRIPTDIR source=../guest/lib.sh
@@ -132,6 +133,9 @@ it_boot() {
 			break
 		elif grep -q "triple-faulted" "$it_log"; then
 			it_stop "a vCPU triple-faulted"
+			break
+		elif grep -q "No bootable device" "$it_console.raw"; then
+			it_stop "SeaBIOS found nothing to boot (it would wait forever)"
 			break
 		fi
 		[ -n "$it_typing" ] && it_qemu_type_when_ready
