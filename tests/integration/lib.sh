@@ -17,8 +17,10 @@
 #   it_fsck "IMAGE?offset=N" WHOSE     e2fsck -fn finds that filesystem clean
 #   it_finish                          PASS, or FAIL with the console's tail
 #
-# A boot is bounded by LODGE_INTEGRATION_TIMEOUT seconds (default 900: a
-# real kernel on the software CPU takes minutes; QEMU TCG about 20 s), and
+# A boot is bounded by LODGE_INTEGRATION_TIMEOUT seconds (default 900: the
+# direct boots take 2-3 minutes on the software CPU of a loaded 2-core
+# machine, 20-40 s on QEMU TCG; about 70 s of each is the kernel's own XZ
+# decompression), and
 # ends early on a kernel panic, a triple fault or SeaBIOS's "No bootable
 # device". Skips exit 77 and say why.
 # LODGE_INTEGRATION_KEEP=1 keeps the scratch folder (consoles, logs, disks).
