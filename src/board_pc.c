@@ -13,6 +13,7 @@
 
 #include "boot/boot.h"
 #include "chardev.h"
+#include "disk/drives.h"
 #include "isa/debugexit.h"
 #include "isa/debugport.h"
 #include "isa/i8042.h"
@@ -93,6 +94,11 @@ int board_pc_build(struct machine *m)
 		return -ENOMEM;
 	if (m->cfg->debug_exit && !machine_add_device(m, &debugexit_desc, NULL))
 		return -ENOMEM;
+
+	/* Disk images, before the controllers that will take them. */
+	int rc = drives_open(m);
+	if (rc)
+		return rc;
 
 	/* Serial ports last: they raise interrupts. */
 	return board_pc_serial(m, b);

@@ -18,11 +18,16 @@
 #define CONFIG_MAX_CPUS 64
 #define CONFIG_MAX_SERIAL 4
 #define CONFIG_MAX_MODULES 16
+#define CONFIG_MAX_DRIVES 4             /* IDE: primary master/slave, secondary master/slave */
 #define CONFIG_MIN_MEM (16ULL << 20)
 #define CONFIG_MAX_MEM (1ULL << 40)
 
 enum config_accel { ACCEL_AUTO, ACCEL_KVM, ACCEL_EMU };
 enum serial_mode { SERIAL_NONE, SERIAL_STDIO, SERIAL_FILE };
+/* What sits in a drive position (the IDE CD-ROM adds MEDIA_CDROM). */
+enum config_media { MEDIA_DISK };
+/* Undo disks at power-off: ask on a terminal (else keep), or decided. */
+enum config_on_exit { ON_EXIT_ASK, ON_EXIT_COMMIT, ON_EXIT_DISCARD, ON_EXIT_KEEP };
 
 /* A path plus where it was given, for error messages. */
 struct config_path {
@@ -33,6 +38,14 @@ struct config_path {
 struct config_serial {
 	enum serial_mode mode;
 	struct config_path file;
+};
+
+/* [ideN] / --disk: drive position N (0 primary master ... 3 secondary slave). */
+struct config_drive {
+	struct config_path file;        /* path NULL: the position is empty */
+	enum config_media media;
+	bool undo;                      /* writes go to an undo disk beside the file */
+	bool read_only;
 };
 
 struct config_module {
@@ -53,6 +66,9 @@ struct config {
 	unsigned nmodules;
 
 	struct config_serial serial[CONFIG_MAX_SERIAL];
+	struct config_drive drive[CONFIG_MAX_DRIVES];
+	bool undo_all;                  /* --undo: every drive gets an undo disk */
+	enum config_on_exit on_exit;
 	bool headless;
 	bool strict_io;
 	bool debug_exit;

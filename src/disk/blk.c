@@ -340,29 +340,37 @@ int blk_open(const char *path, const struct blk_opts *opts, struct blk **out, ch
 		if (rc)
 			return rc;
 	}
-	struct blk *b = calloc(1, sizeof(*b));
-	if (!b || !(b->path = strdup(path))) {
-		free(b);
-		snprintf(err, errlen, "%s: out of memory", path);
-		return -ENOMEM;
-	}
+	struct blk_image img = { 0 };
 	int rc;
 	if (!strcmp(format, "raw"))
-		rc = raw_open(path, opts, false, &b->img, err, errlen);
+		rc = raw_open(path, opts, false, &img, err, errlen);
 	else if (!strcmp(format, "iso"))
-		rc = raw_open(path, opts, true, &b->img, err, errlen);
+		rc = raw_open(path, opts, true, &img, err, errlen);
 	else if (!strcmp(format, "vhd"))
-		rc = vhd_blk_open(path, opts, &b->img, err, errlen);
+		rc = vhd_blk_open(path, opts, &img, err, errlen);
 	else {
 		snprintf(err, errlen, "%s: unknown image format '%s' (raw, iso or vhd)", path,
 			 format);
 		rc = -EINVAL;
 	}
-	if (rc) {
-		free(b->path);
-		free(b);
+	if (rc)
 		return rc;
+	rc = blk_attach(path, &img, out);
+	if (rc) {
+		img.drv->close(img.state);
+		snprintf(err, errlen, "%s: out of memory", path);
 	}
+	return rc;
+}
+
+int blk_attach(const char *path, const struct blk_image *img, struct blk **out)
+{
+	struct blk *b = calloc(1, sizeof(*b));
+	if (!b || !(b->path = strdup(path))) {
+		free(b);
+		return -ENOMEM;
+	}
+	b->img = *img;
 	pthread_mutex_init(&b->lock, NULL);
 	pthread_cond_init(&b->work, NULL);
 	pthread_cond_init(&b->idle, NULL);

@@ -42,6 +42,9 @@ int raw_open(const char *path, const struct blk_opts *opts, bool iso, struct blk
 	     char *err, size_t errlen);
 int vhd_blk_open(const char *path, const struct blk_opts *opts, struct blk_image *img,
 		 char *err, size_t errlen);
+/* Put the engine over an already opened image (blk_open's last step; tests
+ * use it with fake drivers). path is for messages. 0 or -ENOMEM. */
+int blk_attach(const char *path, const struct blk_image *img, struct blk **out);
 /* "vhd", "iso" or "raw" for the file's contents; -errno if unreadable. */
 int blk_probe(const char *path, const char **format, char *err, size_t errlen);
 

@@ -227,7 +227,9 @@ static void cand_add(struct vhd_candidates *c, const char *dir, const char *p)
 	if (!p || !*p || c->n == VHD_MAX_CANDIDATES)
 		return;
 	char buf[PATH_MAX];
-	if (dir && p[0] != '/')
+	while (dir && p[0] == '.' && p[1] == '/')
+		p += 2;
+	if (dir && p[0] != '/' && strcmp(dir, "."))
 		snprintf(buf, sizeof(buf), "%s/%s", dir, p);
 	else
 		snprintf(buf, sizeof(buf), "%s", p);
