@@ -187,6 +187,8 @@ static int vhd_block_allocate(struct vhd *v, uint32_t block)
 	}
 	uint8_t *bm;
 	if (v->footer.type == VHD_TYPE_DIFF) {
+		/* A clean new bitmap may be evicted: the file holds zeros there too. */
+		vhd_bitmap_evict(v);
 		bm = calloc(1, v->bitmap_bytes);
 		if (!bm)
 			return -ENOMEM;

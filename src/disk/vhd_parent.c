@@ -352,8 +352,8 @@ int vhd_parent_find(struct vhd *v, const char *hint, char **path, char *err, siz
 		char name[256];
 		if (vhd_parent_name(&v->header, name, sizeof(name)) || !*name)
 			snprintf(name, sizeof(name), "(no name recorded)");
-		snprintf(err, errlen, "%s: parent locators at offset %llu: the parent \"%s\" was not "
-			 "found (tried %s)", v->file.path,
+		snprintf(err, errlen, "%s: parent name and locators at offset %llu: the parent "
+			 "\"%s\" was not found (tried %s)", v->file.path,
 			 (unsigned long long)(v->header_off + VHD_H_PARENT_NAME), name,
 			 *tried ? tried : "nothing: no usable locator");
 		rc = -ENOENT;
