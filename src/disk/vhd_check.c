@@ -45,7 +45,7 @@ static void vhd_check_footer_copy(struct vhd *v, struct vhd_report *r)
 	uint32_t want = vhd_checksum(copy, sizeof(copy), VHD_F_CHECKSUM);
 	if (want != vhd_be32(copy + VHD_F_CHECKSUM)) {
 		vhd_report(r, VHD_ERROR, VHD_F_CHECKSUM, "footer copy checksum",
-			   "is %#010x, the copy's bytes sum to %#010x",
+			   "is %#010x, expected %#010x",
 			   vhd_be32(copy + VHD_F_CHECKSUM), want);
 		return;
 	}

@@ -39,7 +39,7 @@ static int vhd_footer_try(struct vhd *v, uint64_t off, size_t len, uint8_t raw[V
 	if (want != have) {
 		if (!*why)
 			snprintf(why, whylen, "%s: footer checksum at offset %llu: is %#010x, "
-				 "the footer's bytes sum to %#010x", v->file.path,
+				 "expected %#010x", v->file.path,
 				 (unsigned long long)(off + VHD_F_CHECKSUM), have, want);
 		return 0;
 	}
@@ -235,7 +235,7 @@ static int vhd_open_sparse(struct vhd *v, struct vhd_report *r)
 	uint32_t want = vhd_checksum(raw, VHD_HEADER_SIZE, VHD_H_CHECKSUM);
 	if (want != vhd_be32(raw + VHD_H_CHECKSUM)) {
 		vhd_report(r, VHD_ERROR, v->header_off + VHD_H_CHECKSUM, "dynamic header checksum",
-			   "is %#010x, the header's bytes sum to %#010x",
+			   "is %#010x, expected %#010x",
 			   vhd_be32(raw + VHD_H_CHECKSUM), want);
 		return -EINVAL;
 	}
