@@ -6,7 +6,7 @@
  *                                               granular, max 512 KiB) to IMG
  *                                               through blk and to the raw REF
  *   disk_tool dump IMG OUT                      IMG's guest view into raw OUT
- *   disk_tool write IMG OFFSET LEN SEED         one patterned write
+ *   disk_tool write IMG OFFSET LEN SEED         one patterned write (SEED 0: zeros)
  *
  * Exit 0 on success, 1 with a message on failure.
  */
@@ -118,8 +118,10 @@ static int cmd_write(char **a)
 {
 	struct blk *b = open_img(a[0], false);
 	uint64_t off = strtoull(a[1], NULL, 0), len = strtoull(a[2], NULL, 0);
-	uint8_t *buf = malloc(len);
-	pattern(buf, len, strtoull(a[3], NULL, 0));
+	uint8_t *buf = calloc(1, len);
+	uint64_t seed = strtoull(a[3], NULL, 0);
+	if (seed)
+		pattern(buf, len, seed);
 	check(blk_pwrite(b, off, buf, len), "write");
 	check(blk_flush(b), "flush");
 	blk_close(b);
