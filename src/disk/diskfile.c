@@ -53,7 +53,9 @@ int diskfile_open(struct diskfile *f, const char *path, bool read_only, enum dis
 		snprintf(err, errlen, "%s: out of memory", path);
 		return -ENOMEM;
 	}
-	int fd = open(path, (read_only ? O_RDONLY : O_RDWR) | O_CLOEXEC);
+	/* O_NONBLOCK: a FIFO named by a hostile parent locator must not hang
+	 * the open; it is refused below and regular files ignore the flag. */
+	int fd = open(path, (read_only ? O_RDONLY : O_RDWR) | O_CLOEXEC | O_NONBLOCK);
 	if (fd < 0) {
 		int e = errno;
 		snprintf(err, errlen, "%s: cannot open the image%s: %s", path,
@@ -70,6 +72,7 @@ int diskfile_open(struct diskfile *f, const char *path, bool read_only, enum dis
 		f->path = NULL;
 		return -EINVAL;
 	}
+	fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) & ~O_NONBLOCK);
 	if (lock == DISKFILE_LOCK) {
 		int rc = diskfile_lock_fd(fd, !read_only, path, err, errlen);
 		if (rc) {
