@@ -13,13 +13,14 @@
 # take turns going first, and nothing else of ours is on disk during a run.
 #
 # usage: bench/disk.sh [BUILD_DIR] [WORKDIR]    (not part of make check)
+# environment: RUNS (5), SIZE_MIB (1024), RCOUNT (100000)
 set -euo pipefail
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 BUILD=${1:-$ROOT/build}
 W=${2:-${TMPDIR:-/tmp}/lodge-disk-bench}
-SIZE=$((1 << 30))
+SIZE=$(( ${SIZE_MIB:-1024} << 20 ))
 SEQ=$((256 << 10))
-RCOUNT=100000
+RCOUNT=${RCOUNT:-100000}
 STEP=$((7919 * 4096))          # an odd number of 4 KiB slots: visits them all
 RUNS=${RUNS:-5}
 
@@ -40,33 +41,43 @@ fresh() {      # fresh KIND: an empty image, nothing else of ours on disk
 	sleep 0.5
 }
 
-# run KIND MODE: the seconds one run took
+# run KIND MODE: "WALL CPU" for one run. WALL: the program's own timer
+# (open and close excluded on both sides); CPU: user+system seconds of the
+# whole process, from the shell (the same measure for Lodge and QEMU).
 run() {
-	local kind=$1 mode=$2 f=$W/$1.img
+	local kind=$1 mode=$2 f=$W/$1.img args
 	if [ "$kind" = qemu ]; then
-		local args
 		case $mode in
 		seq-write) args=(-w -s $SEQ -c $((SIZE / SEQ))) ;;
 		seq-read) args=(-s $SEQ -c $((SIZE / SEQ))) ;;
 		rand-write) args=(-w -s 4096 -c $RCOUNT -S $STEP) ;;
 		rand-read) args=(-s 4096 -c $RCOUNT -S $STEP) ;;
 		esac
-		qemu-img bench -f vpc -t writeback -d 1 "${args[@]}" "$f" 2>/dev/null |
-			sed -n 's/Run completed in \([0-9.]*\) seconds./\1/p'
+		args=(qemu-img bench -f vpc -t writeback -d 1 "${args[@]}" "$f")
 	else
 		case $mode in
-		seq-*) "$BENCH" "$f" $mode $SIZE $SEQ 1 ;;
-		rand-*) "$BENCH" "$f" $mode $RCOUNT 4096 1 $STEP ;;
+		seq-*) args=("$BENCH" "$f" $mode $SIZE $SEQ 1) ;;
+		rand-*) args=("$BENCH" "$f" $mode $RCOUNT 4096 1 $STEP) ;;
 		esac
 	fi
+	local TIMEFORMAT='%U %S'
+	{ time "${args[@]}" >"$W/out" 2>/dev/null; } 2>"$W/time"
+	local wall
+	if [ "$kind" = qemu ]; then
+		wall=$(sed -n 's/Run completed in \([0-9.]*\) seconds./\1/p' "$W/out")
+	else
+		wall=$(cut -d' ' -f1 "$W/out")
+	fi
+	echo "$wall $(awk '{print $1 + $2}' "$W/time")"
 }
 
 kinds=(raw vhd qemu)
 echo "# bench/disk.sh: $(date -u +%F), $(nproc) CPUs, load $(cut -d' ' -f1 /proc/loadavg)," \
      "$(uname -r), qemu-img $(qemu-img --version | head -1 | awk '{print $3}'), best of $RUNS"
-printf "%-11s %12s %12s %12s %8s %9s\n" test raw lodge-vhd qemu-vpc vhd/raw vhd/qemu
+printf "%-11s %-5s %12s %12s %12s %8s %9s\n" test "" raw lodge-vhd qemu-vpc vhd/raw vhd/qemu
+min() { if [ -z "$1" ] || awk "BEGIN{exit !($2 < $1)}"; then echo "$2"; else echo "$1"; fi; }
 for mode in seq-write seq-read rand-write rand-read; do
-	declare -A best=()
+	declare -A wall=() cpu=()
 	for r in $(seq 0 $((RUNS - 1))); do
 		for k in 0 1 2; do
 			kind=${kinds[$(( (r + k) % 3 ))]}
@@ -75,22 +86,27 @@ for mode in seq-write seq-read rand-write rand-read; do
 				run "$kind" seq-write >/dev/null   # fill (untimed)
 				sync
 			fi
-			t=$(run "$kind" "$mode")
-			[ -n "$t" ] || { echo "no time from $kind $mode" >&2; exit 1; }
-			if [ -z "${best[$kind]:-}" ] || awk "BEGIN{exit !($t < ${best[$kind]})}"; then
-				best[$kind]=$t
-			fi
+			read -r tw tc < <(run "$kind" "$mode")
+			[ -n "$tw" ] || { echo "no time from $kind $mode" >&2; exit 1; }
+			wall[$kind]=$(min "${wall[$kind]:-}" "$tw")
+			cpu[$kind]=$(min "${cpu[$kind]:-}" "$tc")
 		done
 	done
 	rm -f "$W"/*.img
 	if [[ $mode == seq-* ]]; then
-		unit=MiB/s; work=$(( SIZE >> 20 ))
+		unit=MiB/s; work=$(( SIZE >> 20 )); ops=$(( SIZE / SEQ ))
 	else
-		unit=IOPS; work=$RCOUNT
+		unit=IOPS; work=$RCOUNT; ops=$RCOUNT
 	fi
 	rate() { awk "BEGIN{printf \"%.0f\", $work / $1}"; }
-	rr=$(rate "${best[raw]}") rv=$(rate "${best[vhd]}") rq=$(rate "${best[qemu]}")
-	printf "%-11s %12s %12s %12s %7.0f%% %8.0f%%\n" "$mode" "$rr $unit" "$rv $unit" "$rq $unit" \
-		"$(awk "BEGIN{print 100 * $rv / $rr}")" "$(awk "BEGIN{print 100 * $rv / $rq}")"
-	unset best
+	us() { awk "BEGIN{printf \"%.1f\", $1 * 1e6 / $ops}"; }
+	rr=$(rate "${wall[raw]}") rv=$(rate "${wall[vhd]}") rq=$(rate "${wall[qemu]}")
+	printf "%-11s %-5s %12s %12s %12s %7.0f%% %8.0f%%\n" "$mode" wall "$rr $unit" "$rv $unit" \
+		"$rq $unit" "$(awk "BEGIN{print 100 * $rv / $rr}")" "$(awk "BEGIN{print 100 * $rv / $rq}")"
+	cr=$(us "${cpu[raw]}") cv=$(us "${cpu[vhd]}") cq=$(us "${cpu[qemu]}")
+	printf "%-11s %-5s %12s %12s %12s %7.0f%% %8.0f%%\n" "" cpu "$cr us/op" "$cv us/op" \
+		"$cq us/op" "$(awk "BEGIN{print 100 * $cr / $cv}")" "$(awk "BEGIN{print 100 * $cq / $cv}")"
+	unset wall cpu
 done
+echo "(wall: best rate of $RUNS runs; cpu: least CPU per request of $RUNS runs, shown as"
+echo " raw/vhd and qemu/vhd, so above 100% means the VHD costs less)"

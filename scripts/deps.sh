@@ -11,8 +11,9 @@ libs=(libuv1-dev libinih-dev libzydis-dev libcmocka-dev libsdl2-dev libslirp-dev
 firmware=(seabios ipxe-qemu)
 # The test/demo Linux guest is assembled from Debian packages (images/build-linux.sh).
 guest=(busybox-static cpio xz-utils zstd kmod)
-# Peers used by interop tests and benchmarks (qemu-img, vhdimount, qemu-system-x86_64).
-peers=(qemu-utils qemu-system-x86 libvhdi-utils)
+# Peers used by interop tests and benchmarks (qemu-img, vhdiinfo and pyvhdi for
+# libvhdi, qemu-system-x86_64); script(1) gives the disk tests a terminal.
+peers=(qemu-utils qemu-system-x86 libvhdi-utils python3-libvhdi bsdutils)
 # Fuzz targets are built with clang's libFuzzer.
 fuzz=(clang libclang-rt-14-dev)
 

@@ -57,13 +57,17 @@ static int disk_bad_usage(const char *fmt, ...)
 	return EXIT_USAGE;
 }
 
-/* getopt_long over argv (argv[0] = subcommand); positional args collected. */
-static int disk_getopt(int argc, char **argv, const struct option *opts, char **pos, int maxpos,
-		       int *npos, int (*on_opt)(int c, const char *arg, void *ctx), void *ctx)
+/*
+ * getopt_long over argv (argv[0] = the subcommand) for a command that takes
+ * exactly `want` positional arguments (what = how the usage error names
+ * them). Returns 0, -1 when help was printed, or EXIT_USAGE.
+ */
+static int disk_args(int argc, char **argv, const struct option *opts, char **pos, int want,
+		     const char *what, int (*on_opt)(int c, const char *arg, void *ctx), void *ctx)
 {
+	int npos = 0;
 	optind = 1;
 	opterr = 0;
-	*npos = 0;
 	for (;;) {
 		int c = getopt_long(argc, argv, "-h", opts, NULL);
 		if (c == -1)
@@ -73,9 +77,9 @@ static int disk_getopt(int argc, char **argv, const struct option *opts, char **
 			return -1;
 		}
 		if (c == 1) {
-			if (*npos == maxpos)
+			if (npos == want)
 				return disk_bad_usage("unexpected argument '%s'", optarg);
-			pos[(*npos)++] = optarg;
+			pos[npos++] = optarg;
 			continue;
 		}
 		if (c == '?' || c == ':')
@@ -85,6 +89,8 @@ static int disk_getopt(int argc, char **argv, const struct option *opts, char **
 		if (rc)
 			return rc;
 	}
+	if (npos != want)
+		return disk_bad_usage("%s needs %s", argv[0], what);
 	return 0;
 }
 
@@ -118,12 +124,9 @@ static int disk_create(int argc, char **argv)
 	};
 	struct create_args a = { 0 };
 	char *pos[1];
-	int npos;
-	int rc = disk_getopt(argc, argv, opts, pos, 1, &npos, create_opt, &a);
+	int rc = disk_args(argc, argv, opts, pos, 1, "one FILE", create_opt, &a);
 	if (rc)
 		return rc < 0 ? 0 : rc;
-	if (npos != 1)
-		return disk_bad_usage("create needs one FILE");
 	struct vhd_create_opts o = { .type = VHD_TYPE_DYNAMIC };
 	if (a.parent) {
 		if (a.size || a.type)
@@ -173,6 +176,11 @@ static int no_opt(int c, const char *arg, void *ctx)
 	return 0;
 }
 
+static const struct option help_only[] = {
+	{ "help", no_argument, NULL, 'h' },
+	{ NULL, 0, NULL, 0 },
+};
+
 static int disk_info_cmd(int argc, char **argv)
 {
 	static const struct option opts[] = {
@@ -182,12 +190,9 @@ static int disk_info_cmd(int argc, char **argv)
 	};
 	bool json = false;
 	char *pos[1];
-	int npos;
-	int rc = disk_getopt(argc, argv, opts, pos, 1, &npos, flag_opt, &json);
+	int rc = disk_args(argc, argv, opts, pos, 1, "one FILE", flag_opt, &json);
 	if (rc)
 		return rc < 0 ? 0 : rc;
-	if (npos != 1)
-		return disk_bad_usage("info needs one FILE");
 	char err[1024];
 	if (disk_info(pos[0], json, stdout, err, sizeof(err)))
 		return disk_fail(err);
@@ -201,17 +206,10 @@ static void check_print(void *ctx, enum vhd_severity sev, const char *msg)
 
 static int disk_check(int argc, char **argv)
 {
-	static const struct option opts[] = {
-		{ "help", no_argument, NULL, 'h' },
-		{ NULL, 0, NULL, 0 },
-	};
 	char *pos[1];
-	int npos;
-	int rc = disk_getopt(argc, argv, opts, pos, 1, &npos, no_opt, NULL);
+	int rc = disk_args(argc, argv, help_only, pos, 1, "one FILE", no_opt, NULL);
 	if (rc)
 		return rc < 0 ? 0 : rc;
-	if (npos != 1)
-		return disk_bad_usage("check needs one FILE");
 	char err[1024];
 	const char *format;
 	if (blk_probe(pos[0], &format, err, sizeof(err)))
@@ -247,12 +245,9 @@ static int disk_commit(int argc, char **argv)
 	};
 	const char *parent = NULL;
 	char *pos[1];
-	int npos;
-	int rc = disk_getopt(argc, argv, opts, pos, 1, &npos, parent_opt, &parent);
+	int rc = disk_args(argc, argv, opts, pos, 1, "one differencing disk", parent_opt, &parent);
 	if (rc)
 		return rc < 0 ? 0 : rc;
-	if (npos != 1)
-		return disk_bad_usage("commit needs one differencing disk");
 	char err[1024];
 	struct progress pr;
 	progress_init(&pr, "committing");
@@ -267,17 +262,10 @@ static int disk_commit(int argc, char **argv)
 
 static int disk_compact(int argc, char **argv)
 {
-	static const struct option opts[] = {
-		{ "help", no_argument, NULL, 'h' },
-		{ NULL, 0, NULL, 0 },
-	};
 	char *pos[1];
-	int npos;
-	int rc = disk_getopt(argc, argv, opts, pos, 1, &npos, no_opt, NULL);
+	int rc = disk_args(argc, argv, help_only, pos, 1, "one FILE", no_opt, NULL);
 	if (rc)
 		return rc < 0 ? 0 : rc;
-	if (npos != 1)
-		return disk_bad_usage("compact needs one FILE");
 	char err[1024];
 	struct progress pr;
 	uint64_t freed = 0;
@@ -299,12 +287,9 @@ static int disk_convert_cmd(int argc, char **argv)
 	};
 	const char *to = NULL;
 	char *pos[2];
-	int npos;
-	int rc = disk_getopt(argc, argv, opts, pos, 2, &npos, parent_opt, &to);
+	int rc = disk_args(argc, argv, opts, pos, 2, "IN and OUT", parent_opt, &to);
 	if (rc)
 		return rc < 0 ? 0 : rc;
-	if (npos != 2)
-		return disk_bad_usage("convert needs IN and OUT");
 	enum disk_target t;
 	if (!to)
 		return disk_bad_usage("convert needs --to raw, vhd-fixed or vhd-dynamic");

@@ -192,7 +192,6 @@ struct vhd {
 	uint8_t *block_dirty;             /* bit per block whose bitmap flush writes */
 	uint32_t *dirty_blocks;
 	uint32_t ndirty, capdirty;
-	bool bat_changed;
 
 	struct vhd *parent;               /* differencing disks, NULL if not opened */
 	char *parent_path;                /* where it was found */

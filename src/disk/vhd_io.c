@@ -153,7 +153,6 @@ static int vhd_mark_block_dirty(struct vhd *v, uint32_t block)
 static void vhd_mark_bat_dirty(struct vhd *v, uint32_t block)
 {
 	vhd_set_bit(v->bat_dirty, (size_t)block * 4 / VHD_SECTOR);
-	v->bat_changed = true;
 }
 
 /* Smallest offset >= pos where a block's data (after its bitmap) is page-aligned. */

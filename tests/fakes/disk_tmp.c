@@ -45,6 +45,18 @@ void disk_tmp_cleanup(void)
 	tmp_dir[0] = 0;
 }
 
+int disk_tmp_group_setup(void **state)
+{
+	disk_tmp_dir();
+	return 0;
+}
+
+int disk_tmp_group_teardown(void **state)
+{
+	disk_tmp_cleanup();
+	return 0;
+}
+
 uint64_t disk_tmp_rand(uint64_t *s)
 {
 	uint64_t z = (*s += 0x9e3779b97f4a7c15ULL);

@@ -13,6 +13,9 @@ const char *disk_tmp_dir(void);
 /* dir/name in a static rotating buffer (8 slots). */
 const char *disk_tmp_path(const char *name);
 void disk_tmp_cleanup(void);
+/* cmocka group setup/teardown: make the folder, remove it. */
+int disk_tmp_group_setup(void **state);
+int disk_tmp_group_teardown(void **state);
 /* Deterministic bytes for (seed): splitmix64 stream. */
 void disk_tmp_pattern(uint8_t *buf, size_t len, uint64_t seed);
 uint64_t disk_tmp_rand(uint64_t *state);

@@ -289,18 +289,6 @@ static void test_ordering(void **state)
 	blk_close(b);
 }
 
-static int setup(void **state)
-{
-	disk_tmp_dir();
-	return 0;
-}
-
-static int teardown(void **state)
-{
-	disk_tmp_cleanup();
-	return 0;
-}
-
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -311,5 +299,5 @@ int main(void)
 		cmocka_unit_test(test_iso_is_read_only),
 		cmocka_unit_test(test_ordering),
 	};
-	return cmocka_run_group_tests(tests, setup, teardown);
+	return cmocka_run_group_tests(tests, disk_tmp_group_setup, disk_tmp_group_teardown);
 }

@@ -112,23 +112,11 @@ static void test_drive_errors(void **state)
 	config_free(&cfg);
 }
 
-static int setup(void **state)
-{
-	disk_tmp_dir();
-	return 0;
-}
-
-static int teardown(void **state)
-{
-	disk_tmp_cleanup();
-	return 0;
-}
-
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_ide_sections_and_flags),
 		cmocka_unit_test(test_drive_errors),
 	};
-	return cmocka_run_group_tests(tests, setup, teardown);
+	return cmocka_run_group_tests(tests, disk_tmp_group_setup, disk_tmp_group_teardown);
 }

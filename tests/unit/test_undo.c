@@ -346,18 +346,6 @@ static void test_drives_bad_file(void **state)
 	vm_power_off(&vm);
 }
 
-static int setup(void **state)
-{
-	disk_tmp_dir();
-	return 0;
-}
-
-static int teardown(void **state)
-{
-	disk_tmp_cleanup();
-	return 0;
-}
-
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -369,5 +357,5 @@ int main(void)
 		cmocka_unit_test(test_drives_power_off),
 		cmocka_unit_test(test_drives_bad_file),
 	};
-	return cmocka_run_group_tests(tests, setup, teardown);
+	return cmocka_run_group_tests(tests, disk_tmp_group_setup, disk_tmp_group_teardown);
 }

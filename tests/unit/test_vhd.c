@@ -572,34 +572,30 @@ static void test_hostile_truncated(void **state)
 
 static void test_hostile_header_and_bat(void **state)
 {
-	const char *p = victim();
-	put32(p, 512 + VHD_H_CHECKSUM, 0xdeadbeef);
-	expect_refused(p, "dynamic header checksum at offset 548", "0xdeadbeef");
-
-	p = victim();
-	put32(p, 512 + VHD_H_BLOCK_SIZE, 3 * 1024 * 1024);
-	fix_header(p);
-	expect_refused(p, "dynamic header block size at offset 544", "power of two");
-
-	p = victim();
-	put32(p, 512 + VHD_H_BLOCK_SIZE, 1u << 30);
-	fix_header(p);
-	expect_refused(p, "dynamic header block size at offset 544", NULL);
-
-	p = victim();
-	put32(p, 512 + VHD_H_MAX_ENTRIES, 1u << 30);
-	fix_header(p);
-	expect_refused(p, "dynamic header max table entries at offset 540", NULL);
-
-	p = victim();
-	put32(p, 512 + VHD_H_MAX_ENTRIES, 1);
-	fix_header(p);
-	expect_refused(p, "dynamic header max table entries at offset 540", "less than");
-
-	p = victim();
-	put64(p, 512 + VHD_H_TABLE_OFFSET, 1ULL << 40);
-	fix_header(p);
-	expect_refused(p, "dynamic header table offset at offset 528", NULL);
+	/* Header fields patched (checksum fixed unless it is the field). */
+	static const struct {
+		unsigned field, bytes;
+		uint64_t value;
+		const char *where, *what;
+	} cases[] = {
+		{ VHD_H_CHECKSUM, 4, 0xdeadbeef, "dynamic header checksum at offset 548", "0xdeadbeef" },
+		{ VHD_H_BLOCK_SIZE, 4, 3 << 20, "dynamic header block size at offset 544", "power" },
+		{ VHD_H_BLOCK_SIZE, 4, 1u << 30, "dynamic header block size at offset 544", "256 MiB" },
+		{ VHD_H_MAX_ENTRIES, 4, 1u << 30, "max table entries at offset 540", "more than" },
+		{ VHD_H_MAX_ENTRIES, 4, 1, "max table entries at offset 540", "less than" },
+		{ VHD_H_TABLE_OFFSET, 8, 1ULL << 40, "table offset at offset 528", "does not end" },
+	};
+	const char *p;
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		p = victim();
+		if (cases[i].bytes == 8)
+			put64(p, 512 + cases[i].field, cases[i].value);
+		else
+			put32(p, 512 + cases[i].field, (uint32_t)cases[i].value);
+		if (cases[i].field != VHD_H_CHECKSUM)
+			fix_header(p);
+		expect_refused(p, cases[i].where, cases[i].what);
+	}
 
 	p = victim();
 	put32(p, 1536 + 4 * 1, 0x7fffffff);                 /* BAT entry past the end */
@@ -663,18 +659,6 @@ static void test_old_511_byte_footer(void **state)
 	blk_close(b);
 }
 
-static int setup(void **state)
-{
-	disk_tmp_dir();
-	return 0;
-}
-
-static int teardown(void **state)
-{
-	disk_tmp_cleanup();
-	return 0;
-}
-
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -694,5 +678,5 @@ int main(void)
 		cmocka_unit_test(test_hostile_parent),
 		cmocka_unit_test(test_old_511_byte_footer),
 	};
-	return cmocka_run_group_tests(tests, setup, teardown);
+	return cmocka_run_group_tests(tests, disk_tmp_group_setup, disk_tmp_group_teardown);
 }
