@@ -436,6 +436,8 @@ int main(int argc, char **argv)
 		printf("crash_test: %s: %d kills, every check passed (%llu writes)\n", img, kills,
 		       (unsigned long long)(st.first - 1000));
 	}
+	free(st.baseline);
+	free(st.ops);
 	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", st.dir);
 	return system(cmd) ? 1 : 0;
 }
