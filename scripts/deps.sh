@@ -16,8 +16,9 @@ firmware=(seabios ipxe-qemu)
 # without root or mounts.
 guest=(busybox-static cpio xz-utils zstd kmod libc6-dev isolinux syslinux-common xorriso
        grub-pc-bin fdisk e2fsprogs)
-# Peers used by interop tests and benchmarks (qemu-img, vhdimount, qemu-system-x86_64).
-peers=(qemu-utils qemu-system-x86 libvhdi-utils)
+# Peers used by interop tests and benchmarks (qemu-img, vhdiinfo and pyvhdi for
+# libvhdi, qemu-system-x86_64); script(1) gives the disk tests a terminal.
+peers=(qemu-utils qemu-system-x86 libvhdi-utils python3-libvhdi bsdutils)
 # Fuzz targets are built with clang's libFuzzer.
 fuzz=(clang libclang-rt-14-dev)
 

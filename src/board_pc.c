@@ -18,6 +18,7 @@
 #include "boot/bios.h"
 #include "boot/boot.h"
 #include "chardev.h"
+#include "disk/drives.h"
 #include "isa/debugexit.h"
 #include "isa/debugport.h"
 #include "isa/fw_cfg.h"
@@ -227,6 +228,12 @@ int board_pc_build(struct machine *m)
 	b->pm = machine_add_device(m, &piix4_pm_desc, &pm);
 	if (!b->pm)
 		return -ENOMEM;
+
+	/* Disk images, before the controllers that will take them and the
+	 * CMOS that describes them. */
+	rc = drives_open(m);
+	if (rc)
+		return rc;
 
 	/* Devices that raise interrupts, after the interrupt controllers. */
 	b->rtc = machine_add_device(m, &rtc_desc, NULL);

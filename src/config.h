@@ -21,6 +21,7 @@
 #define CONFIG_MAX_OPTION_ROMS 8
 #define CONFIG_BOOT_ORDER_MAX 3         /* c, d, n: each at most once */
 #define CONFIG_MAX_TYPE_AT 16
+#define CONFIG_MAX_DRIVES 4             /* IDE: primary master/slave, secondary master/slave */
 #define CONFIG_MIN_MEM (16ULL << 20)
 /* The BIOS used when no --kernel, --multiboot or --bios is given (Debian's
  * seabios package). */
@@ -29,6 +30,10 @@
 
 enum config_accel { ACCEL_AUTO, ACCEL_KVM, ACCEL_EMU };
 enum serial_mode { SERIAL_NONE, SERIAL_STDIO, SERIAL_FILE };
+/* What sits in a drive position (the IDE CD-ROM adds MEDIA_CDROM). */
+enum config_media { MEDIA_DISK };
+/* Undo disks at power-off: ask on a terminal (else keep), or decided. */
+enum config_on_exit { ON_EXIT_ASK, ON_EXIT_COMMIT, ON_EXIT_DISCARD, ON_EXIT_KEEP };
 
 /* A path plus where it was given, for error messages. */
 struct config_path {
@@ -45,6 +50,14 @@ struct config_serial {
 struct config_type_at {
 	char *marker, *text;
 	char origin[96];
+};
+
+/* [ideN] / --disk: drive position N (0 primary master ... 3 secondary slave). */
+struct config_drive {
+	struct config_path file;        /* path NULL: the position is empty */
+	enum config_media media;
+	bool undo;                      /* writes go to an undo disk beside the file */
+	bool read_only;
 };
 
 struct config_module {
@@ -71,6 +84,9 @@ struct config {
 	unsigned noption_roms;
 
 	struct config_serial serial[CONFIG_MAX_SERIAL];
+	struct config_drive drive[CONFIG_MAX_DRIVES];
+	bool undo_all;                  /* --undo: every drive gets an undo disk */
+	enum config_on_exit on_exit;
 	bool headless;
 	bool strict_io;
 	bool debug_exit;
