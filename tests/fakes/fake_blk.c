@@ -27,10 +27,12 @@ struct blk {
 	pthread_t worker;
 };
 
+/* Every bit of the sector number changes the sector's bytes. */
 uint8_t fake_blk_pattern(uint64_t offset)
 {
-	uint64_t sector = offset / BLK_SECTOR;
-	return (uint8_t)(sector * 7 + (offset % BLK_SECTOR) * 13 + (sector >> 8));
+	uint64_t h = (offset / BLK_SECTOR + 1) * 0x9e3779b97f4a7c15ULL;
+	h ^= h >> 29;
+	return (uint8_t)((h >> 32) + (offset % BLK_SECTOR) * 13);
 }
 
 static void fake_blk_vhd_geometry(uint64_t size, struct blk_geometry *g);

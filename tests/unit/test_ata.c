@@ -740,24 +740,29 @@ static void test_dma_write(void **state)
 
 static void test_dma_tiny_prd_regions(void **state)
 {
-	/* 2048 two-byte regions for 4 KiB: more than one chunk's scatter
-	 * list, so the engine splits on a sector boundary and carries on. */
-	const unsigned n = 2048;
+	/* A 6-byte region, then 2045 two-byte regions: 4 KiB in more pieces
+	 * than one chunk's scatter list holds. The first chunk ends off a
+	 * sector boundary, so the engine gives the tail back and resumes
+	 * from the middle of the table. */
+	const unsigned n = 2046;
 	struct rig_prd *prd = calloc(n, sizeof(*prd));
-	for (unsigned i = 0; i < n; i++)
-		prd[i] = (struct rig_prd){ BUF + 4 * i, 2, i == n - 1 };
+	prd[0] = (struct rig_prd){ BUF, 6, false };
+	for (unsigned i = 1; i < n; i++)
+		prd[i] = (struct rig_prd){ BUF + 8 + 4 * (i - 1), 2, i == n - 1 };
 	rig_prd_table(&R, TABLE, prd, n);
 	free(prd);
 	rig_bm_setup(&R, 0, TABLE, true);
 	rig_cmd28(&R, PRI, 0, 0xc8, 0, 8, 77);
 	rig_bm_cmd(&R, 0, 0x09);
 	dma_complete_ok(0x04);
-	const uint8_t *ram = rig_ram(&R, BUF, 4 * n);
-	for (unsigned i = 0; i < n; i++) {
-		assert_int_equal(ram[4 * i], fake_blk_pattern(77 * 512 + 2 * i));
-		assert_int_equal(ram[4 * i + 1], fake_blk_pattern(77 * 512 + 2 * i + 1));
-		assert_int_equal(ram[4 * i + 2], 0);
+	const uint8_t *ram = rig_ram(&R, BUF, 8 + 4 * n);
+	for (unsigned k = 0; k < 4096; k++) {
+		unsigned at = k < 6 ? k : 8 + 4 * ((k - 6) / 2) + (k - 6) % 2;
+		if (ram[at] != fake_blk_pattern(77 * 512 + k))
+			fail_msg("transfer byte %u landed wrong", k);
 	}
+	for (unsigned i = 1; i < n; i++)
+		assert_int_equal(ram[8 + 4 * (i - 1) + 2], 0);
 }
 
 static void expect_dma_fault(void)
@@ -796,8 +801,9 @@ static void test_dma_hostile_tables(void **state)
 	rig_cmd48(&R, PRI, 0, 0x25, 100, 0);    /* 51200 bytes > 8192 * 2 */
 	rig_bm_cmd(&R, 0, 0x09);
 	expect_dma_fault();
-	/* Too short a table (EOT before the transfer ends). */
-	struct rig_prd shortp[1] = { { BUF, 1024, true } };
+	/* Too short a table (EOT before the transfer ends): the whole
+	 * sectors it holds move, then the engine fails. */
+	struct rig_prd shortp[1] = { { BUF, 700, true } };
 	rig_prd_table(&R, TABLE, shortp, 1);
 	rig_bm_setup(&R, 0, TABLE, true);
 	rig_cmd28(&R, PRI, 0, 0xc8, 0, 4, 0);
@@ -969,11 +975,12 @@ static void test_random_register_traffic(void **state)
 	assert_memory_equal(buf, fake_blk_data(disk), 512);
 }
 
-/* A disk beyond 128 GiB: LBA28 capacity saturates, LBA48 reaches it all. */
+/* A disk beyond 128 GiB: LBA28 capacity saturates, LBA48 reaches it all,
+ * every address byte included (a 1 PiB sparse image). */
 static void test_big_disk_lba48(void **state)
 {
 	struct rig saved = R;
-	uint64_t bytes = 200ULL << 30;
+	uint64_t bytes = 1ULL << 50;
 	struct blk *big = fake_blk_create_sparse(bytes);
 	enum ide_kind k[4] = { IDE_DISK };
 	struct blk *b[4] = { big };
@@ -989,10 +996,20 @@ static void test_big_disk_lba48(void **state)
 	assert_int_equal(id[3], 16);
 	assert_int_equal(id[6], 63);
 	uint8_t buf[512];
-	uint64_t lba = (bytes / 512) - 1;
-	rig_cmd48(&R, PRI, 0, 0x24, 1, lba);
-	pio_read(PRI, buf, 1, 1);
-	expect_pattern(buf, lba * 512, 512);
+	static const uint64_t lbas[] = { 0x0123456789abULL, (1ULL << 41) - 1, 0x10000000 };
+	for (unsigned i = 0; i < 3; i++) {
+		rig_cmd48(&R, PRI, 0, 0x24, 1, lbas[i]);
+		pio_read(PRI, buf, 1, 1);
+		expect_pattern(buf, lbas[i] * 512, 512);
+	}
+	rig_cmd48(&R, PRI, 0, 0x24, 1, 1ULL << 41);
+	expect_error(PRI, 0x10);
+	/* The failing address comes back in the HOB registers. */
+	rig_ctl(&R, PRI, 0x80);
+	assert_int_equal(rig_inb(&R, PRI + R_LBAL), 0);
+	assert_int_equal(rig_inb(&R, PRI + R_LBAM), 0);
+	assert_int_equal(rig_inb(&R, PRI + R_LBAH), 0x02);
+	rig_ctl(&R, PRI, 0x00);
 	rig_fini(&R);
 	R = saved;
 }
