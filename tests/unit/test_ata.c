@@ -625,6 +625,23 @@ static void test_soft_reset_with_request_in_flight(void **state)
 	rig_cmd28(&R, PRI, 0, 0x20, 0, 1, 11);
 	pio_read(PRI, buf, 1, 1);
 	expect_pattern(buf, 11 * 512, 512);
+	/* A flush and a write cut short by SRST: when their requests come
+	 * back, nothing completes and nothing interrupts. */
+	rig_inb(&R, PRI + R_STATUS);
+	rig_cmd28(&R, PRI, 0, 0xe7, 0, 0, 0);
+	rig_ctl(&R, PRI, 0x04);
+	rig_ctl(&R, PRI, 0x00);
+	assert_int_equal(fake_blk_drain(disk), 1);
+	assert_int_equal(rig_alt(&R, PRI), 0x50);
+	assert_false(fake_irq_level(R.m, IRQ_PRI));
+	rig_cmd28(&R, PRI, 0, 0x30, 0, 2, 11);
+	rig_write_words(&R, PRI, buf, 256);
+	assert_int_equal(rig_alt(&R, PRI), 0x80);
+	rig_ctl(&R, PRI, 0x04);
+	rig_ctl(&R, PRI, 0x00);
+	assert_int_equal(fake_blk_drain(disk), 1);
+	assert_int_equal(rig_alt(&R, PRI), 0x50);
+	assert_false(fake_irq_level(R.m, IRQ_PRI));
 }
 
 static void test_power_on_reset_waits_for_io(void **state)
