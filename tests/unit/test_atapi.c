@@ -337,6 +337,14 @@ static void test_read_errors(void **state)
 	fake_blk_fail_next(cd, BLK_READ, -EIO);
 	read10_cdb(cdb, 5, 1);
 	expect_sense(run_status(cdb), 3, 0x11, 0);
+	/* Sense describes the last command only: a good one clears it. */
+	uint8_t k, a, q, tur[12] = { 0 };
+	read10_cdb(cdb, CD_SECTORS, 1);
+	assert_int_equal(run_status(cdb), 0x51);
+	assert_int_equal(run_status(tur), 0x50);
+	request_sense(&k, &a, &q);
+	assert_int_equal(k, 0);
+	assert_int_equal(a, 0);
 	uint8_t seek[12] = { 0x2b, 0, 0, 0, 0, 0x10 };
 	assert_int_equal(run_status(seek), 0x50);
 	seek[2] = 0x01;
