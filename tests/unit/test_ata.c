@@ -880,6 +880,69 @@ static void test_dma_stop_and_bus_master_off(void **state)
 	assert_int_equal(fake_blk_pending(disk), 0);
 }
 
+static uint32_t bm_in(unsigned off, unsigned size)
+{
+	machine_lock(R.m);
+	uint32_t v = (uint32_t)piix_ide_bm_read(R.ide, off, size);
+	machine_unlock(R.m);
+	return v;
+}
+
+static void bm_out(unsigned off, unsigned size, uint32_t v)
+{
+	machine_lock(R.m);
+	piix_ide_bm_write(R.ide, off, size, v);
+	machine_unlock(R.m);
+}
+
+static void test_bm_registers(void **state)
+{
+	for (unsigned ch = 0; ch < 2; ch++) {
+		unsigned b = 8 * ch;
+		/* Table pointer: dword aligned, any access width. */
+		bm_out(b + 4, 4, 0x12345677);
+		assert_int_equal(bm_in(b + 4, 4), 0x12345674);
+		bm_out(b + 6, 2, 0xabcd);
+		assert_int_equal(bm_in(b + 4, 4), 0xabcd5674);
+		bm_out(b + 4, 1, 0xff);
+		assert_int_equal(bm_in(b + 4, 2), 0x56fc);
+		/* Command: start and direction only. */
+		bm_out(b, 1, 0xff);
+		assert_int_equal(bm_in(b, 1), 0x09);
+		assert_int_equal(bm_in(b + 2, 1) & 0x01, 0x01);  /* active */
+		bm_out(b, 1, 0x00);
+		assert_int_equal(bm_in(b + 2, 1) & 0x01, 0x00);
+		/* Status: scratch bits 5-6 stick, 1-2 clear by writing one, 0 and
+		 * 7 are read-only; reserved bytes read 0. */
+		bm_out(b + 2, 1, 0xff);
+		assert_int_equal(bm_in(b + 2, 1), 0x60);
+		bm_out(b + 2, 1, 0x00);
+		assert_int_equal(bm_in(b + 2, 1), 0x00);
+		assert_int_equal(bm_in(b + 1, 1), 0);
+		assert_int_equal(bm_in(b + 3, 1), 0);
+		/* A dword at 0 covers command, status and the reserved bytes. */
+		bm_out(b, 4, 0xffff6008);
+		assert_int_equal(bm_in(b, 4), 0x00600008);
+	}
+	/* The two channels are independent. */
+	bm_out(4, 4, 0x1000);
+	bm_out(12, 4, 0x2000);
+	assert_int_equal(bm_in(4, 4), 0x1000);
+	assert_int_equal(bm_in(12, 4), 0x2000);
+	/* A power-on reset clears them. */
+	machine_lock(R.m);
+	piix_ide_desc.reset(R.ide);
+	machine_unlock(R.m);
+	assert_int_equal(bm_in(0, 4) | bm_in(4, 4) | bm_in(8, 4) | bm_in(12, 4), 0);
+	/* The interrupt bit latches the rising edge of the channel's INTRQ
+	 * and clears by writing one. */
+	rig_cmd28(&R, PRI, 0, 0xe5, 0, 0, 0);
+	assert_int_equal(bm_in(2, 1), 0x04);
+	assert_int_equal(bm_in(10, 1), 0x00);
+	bm_out(2, 1, 0x04);
+	assert_int_equal(bm_in(2, 1), 0x00);
+}
+
 /* ---- hostile port traffic ---------------------------------------------- */
 
 static void test_data_port_abuse(void **state)
@@ -1066,6 +1129,7 @@ int main(void)
 		T(test_dma_tiny_prd_regions),
 		T(test_dma_hostile_tables),
 		T(test_dma_stop_and_bus_master_off),
+		T(test_bm_registers),
 		T(test_data_port_abuse),
 		T(test_random_register_traffic),
 		T(test_big_disk_lba48),
