@@ -16,10 +16,12 @@
 #include "isa/debugexit.h"
 #include "isa/debugport.h"
 #include "isa/i8042.h"
+#include "isa/rtc.h"
 #include "isa/sysctl.h"
 #include "isa/uart.h"
 #include "log.h"
 #include "machine.h"
+#include "ui/input.h"
 
 #define EBDA_BASE 0x9fc00ULL
 #define BIOS_AREA 0xe0000ULL
@@ -33,6 +35,7 @@ static const struct {
 
 struct board_pc {
 	void *uart[CONFIG_MAX_SERIAL];
+	void *rtc;
 };
 
 /* The physical memory map as firmware would report it (ACPI 6.4, 15). */
@@ -77,6 +80,56 @@ static int board_pc_serial(struct machine *m, struct board_pc *b)
 	return 0;
 }
 
+static void board_pc_cmos_word(void *rtc, unsigned index, uint64_t v, uint64_t max)
+{
+	v = v < max ? v : max;
+	rtc_cmos_set(rtc, index, (uint8_t)v);
+	rtc_cmos_set(rtc, index + 1, (uint8_t)(v >> 8));
+}
+
+/*
+ * The CMOS bytes DOS, Linux and firmware read for the machine's equipment
+ * and memory (IBM PC/AT Technical Reference, "CMOS RAM"; 0x30-0x5f as
+ * seabios-platform.md section 3 describes). The boot-order and disk bytes
+ * belong to the devices and firmware code that know them.
+ */
+static void board_pc_cmos(struct machine *m, void *rtc)
+{
+	uint64_t below = m->ram_below_4g;
+	rtc_cmos_set(rtc, RTC_CMOS_FLOPPY, 0x00);       /* no diskette drives */
+	/* Equipment: math coprocessor, pointing device, VGA, no diskettes. */
+	rtc_cmos_set(rtc, RTC_CMOS_EQUIPMENT, 0x06);
+	board_pc_cmos_word(rtc, RTC_CMOS_BASE_MEM_LO, 640, 640);
+	board_pc_cmos_word(rtc, RTC_CMOS_EXT_MEM_LO, (below - 0x100000) >> 10, 0xffff);
+	board_pc_cmos_word(rtc, RTC_CMOS_EXT_MEM2_LO, (below - 0x100000) >> 10, 0xffff);
+	board_pc_cmos_word(rtc, RTC_CMOS_MEM_16M_LO,
+			   below > 0x1000000 ? (below - 0x1000000) >> 16 : 0, 0xffff);
+	uint64_t high = m->ram_above_4g >> 16;
+	high = high < 0xffffff ? high : 0xffffff;
+	for (unsigned i = 0; i < 3; i++)
+		rtc_cmos_set(rtc, RTC_CMOS_MEM_4G_LO + i, (uint8_t)(high >> (8 * i)));
+	rtc_cmos_set(rtc, RTC_CMOS_NCPUS, (uint8_t)(m->ncpus - 1));
+	/* The AT BIOS checksum over 0x10-0x2d, high byte first. */
+	unsigned sum = 0;
+	for (unsigned i = 0x10; i <= 0x2d; i++)
+		sum += rtc_cmos_get(rtc, i);
+	rtc_cmos_set(rtc, RTC_CMOS_CHECKSUM_HI, (uint8_t)(sum >> 8));
+	rtc_cmos_set(rtc, RTC_CMOS_CHECKSUM_LO, (uint8_t)sum);
+}
+
+/* lodge run --type-at: watch every serial port for the markers. */
+static int board_pc_type_at(struct machine *m)
+{
+	const struct config *cfg = m->cfg;
+	for (unsigned i = 0; i < cfg->ntype_at; i++)
+		if (input_type_at(m->input, cfg->type_at[i].marker, cfg->type_at[i].text))
+			return -ENOMEM;
+	for (unsigned i = 0; cfg->ntype_at && i < CONFIG_MAX_SERIAL; i++)
+		if (m->serial[i])
+			chardev_set_tap(m->serial[i], input_watch_output, m->input);
+	return 0;
+}
+
 int board_pc_build(struct machine *m)
 {
 	struct board_pc *b = calloc(1, sizeof(*b));
@@ -85,6 +138,9 @@ int board_pc_build(struct machine *m)
 	m->board = b;
 	m->a20 = true;
 	board_pc_e820(m);
+	m->input = input_create(&m->dev_lock, m->clock, m->loop);
+	if (!m->input)
+		return -ENOMEM;
 
 	/* System functions: reset lines, A20, diagnostics. */
 	if (!machine_add_device(m, &sysctl_desc, NULL) ||
@@ -94,8 +150,15 @@ int board_pc_build(struct machine *m)
 	if (m->cfg->debug_exit && !machine_add_device(m, &debugexit_desc, NULL))
 		return -ENOMEM;
 
-	/* Serial ports last: they raise interrupts. */
-	return board_pc_serial(m, b);
+	/* Devices that raise interrupts, after the interrupt controllers. */
+	b->rtc = machine_add_device(m, &rtc_desc, NULL);
+	if (!b->rtc)
+		return -ENOMEM;
+	board_pc_cmos(m, b->rtc);
+	int rc = board_pc_serial(m, b);
+	if (rc)
+		return rc;
+	return board_pc_type_at(m);
 }
 
 int board_pc_boot(struct machine *m)
@@ -112,6 +175,11 @@ int board_pc_boot(struct machine *m)
 
 void board_pc_destroy(struct machine *m)
 {
+	for (unsigned i = 0; i < CONFIG_MAX_SERIAL; i++)
+		if (m->serial[i])
+			chardev_set_tap(m->serial[i], NULL, NULL);
+	input_destroy(m->input);
+	m->input = NULL;
 	free(m->board);
 	m->board = NULL;
 }

@@ -47,6 +47,8 @@ struct chardev {
 	void *rx_opaque;
 	chardev_escape_fn *esc_fn;
 	void *esc_opaque;
+	chardev_tap_fn *tap_fn;
+	void *tap_opaque;
 };
 
 static void chardev_deliver(struct chardev *cd);
@@ -153,12 +155,20 @@ void chardev_set_escape(struct chardev *cd, chardev_escape_fn *fn, void *opaque)
 	cd->esc_opaque = opaque;
 }
 
+void chardev_set_tap(struct chardev *cd, chardev_tap_fn *fn, void *opaque)
+{
+	cd->tap_fn = fn;
+	cd->tap_opaque = opaque;
+}
+
 void chardev_write(struct chardev *cd, const void *buf, size_t len)
 {
 	if (!cd || cd->out_fd < 0)
 		return;
 	const uint8_t *p = buf;
 	pthread_mutex_lock(&cd->out_lock);
+	if (cd->tap_fn)
+		cd->tap_fn(cd->tap_opaque, buf, len);
 	while (len) {
 		ssize_t n = write(cd->out_fd, p, len);
 		if (n < 0 && errno == EINTR)

@@ -25,6 +25,9 @@ struct loop;
 
 typedef size_t chardev_rx_fn(void *opaque, const uint8_t *buf, size_t len);
 typedef void chardev_escape_fn(void *opaque, int key);
+/* Sees every byte written to the back-end, in the writer's thread, with the
+ * back-end's output lock held (so calls are serialised); must not block. */
+typedef void chardev_tap_fn(void *opaque, const void *buf, size_t len);
 
 struct chardev *chardev_open(struct loop *loop, const struct config_serial *cfg,
 			     char *err, size_t errlen);
@@ -34,6 +37,9 @@ void chardev_set_rx(struct chardev *cd, chardev_rx_fn *fn, void *opaque);
 /* Ctrl-A sequences on a stdio terminal ('x' = quit). */
 void chardev_set_escape(struct chardev *cd, chardev_escape_fn *fn, void *opaque);
 void chardev_write(struct chardev *cd, const void *buf, size_t len);
+/* Watch the output (lodge run --type-at). Main thread, before the VM runs,
+ * or after it stopped; fn NULL removes the tap. */
+void chardev_set_tap(struct chardev *cd, chardev_tap_fn *fn, void *opaque);
 void chardev_rx_ready(struct chardev *cd);
 
 #endif

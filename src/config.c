@@ -7,6 +7,7 @@
  */
 #include "config.h"
 
+#include <ctype.h>
 #include <errno.h>
 #include <getopt.h>
 #include <ini.h>
@@ -19,6 +20,8 @@
 #include <strings.h>
 #include <sys/stat.h>
 #include <unistd.h>
+
+#include "ui/input.h"
 
 /* Where a value came from: "file:line" or "--flag", plus the base folder. */
 struct where {
@@ -299,6 +302,98 @@ static int set_debug(struct config *cfg, const char *v, const struct where *w,
 	return 0;
 }
 
+/*
+ * Decode one half of MARKER:TEXT into out (at least strlen(*p) + 1 bytes):
+ * \n \r \t \e \\ \: and \xHH escapes. Stops at an unescaped ':' when
+ * at_colon is set. Returns 0, or -1 with err filled.
+ */
+static int type_at_unescape(const char **p, char *out, bool at_colon, const struct where *w,
+			    char *err, size_t errlen)
+{
+	const char *s = *p;
+	while (*s && !(at_colon && *s == ':')) {
+		if (*s != '\\') {
+			*out++ = *s++;
+			continue;
+		}
+		char c = s[1];
+		if (!c)
+			return fail(err, errlen, w, "a lone '\\' ends the text (write \\\\)");
+		s += 2;
+		switch (c) {
+		case 'n': *out++ = '\n'; break;
+		case 'r': *out++ = '\r'; break;
+		case 't': *out++ = '\t'; break;
+		case 'e': *out++ = 0x1b; break;
+		case '\\': case ':': *out++ = c; break;
+		case 'x': {
+			char hex[3] = { s[0], s[0] ? s[1] : 0, 0 };
+			unsigned long v = strtoul(hex, NULL, 16);
+			if (!isxdigit((unsigned char)hex[0]) || !isxdigit((unsigned char)hex[1]) || !v)
+				return fail(err, errlen, w, "'\\x' needs two hex digits naming "
+					    "a byte from 01 to ff");
+			*out++ = (char)v;
+			s += 2;
+			break;
+		}
+		default:
+			return fail(err, errlen, w, "'\\%c' is not an escape (use \\n \\r \\t "
+				    "\\e \\\\ \\: or \\xHH)", c);
+		}
+	}
+	*out = 0;
+	*p = s;
+	return 0;
+}
+
+/* --type-at MARKER:TEXT: when serial output shows MARKER, type TEXT. */
+static int set_type_at(struct config *cfg, const char *v, const struct where *w,
+		       char *err, size_t errlen)
+{
+	if (cfg->ntype_at == CONFIG_MAX_TYPE_AT)
+		return fail(err, errlen, w, "more than %d --type-at scripts", CONFIG_MAX_TYPE_AT);
+	size_t n = strlen(v) + 1;
+	char *marker = malloc(n), *text = malloc(n);
+	if (!marker || !text) {
+		fprintf(stderr, "lodge: out of memory\n");
+		exit(1);
+	}
+	const char *p = v;
+	if (type_at_unescape(&p, marker, true, w, err, errlen))
+		goto free_both;
+	if (*p != ':') {
+		fail(err, errlen, w, "'%s' is not MARKER:TEXT (write a colon in MARKER as \\:)", v);
+		goto free_both;
+	}
+	p++;
+	if (type_at_unescape(&p, text, false, w, err, errlen))
+		goto free_both;
+	if (!*marker || strlen(marker) > INPUT_MARKER_MAX) {
+		fail(err, errlen, w, "the marker must have 1 to %d characters", INPUT_MARKER_MAX);
+		goto free_both;
+	}
+	if (!*text) {
+		fail(err, errlen, w, "there is no text to type after '%s'", marker);
+		goto free_both;
+	}
+	for (const char *t = text; *t; t++) {
+		if (!input_char_typeable(*t)) {
+			fail(err, errlen, w, "byte %#04x in the text has no key on a US keyboard",
+			     (unsigned char)*t);
+			goto free_both;
+		}
+	}
+	struct config_type_at *ta = &cfg->type_at[cfg->ntype_at++];
+	ta->marker = marker;
+	ta->text = text;
+	snprintf(ta->origin, sizeof(ta->origin), "%s", w->text);
+	return 0;
+free_both:
+	free(marker);
+	free(text);
+	return -1;
+}
+
 static const struct setting settings[] = {
 	{ "machine", "name", "name", required_argument, set_name, "NAME",
 	  "name shown in the log and window title (default: the file name)" },
@@ -329,6 +424,8 @@ static const struct setting settings[] = {
 	{ "serial", "mode", NULL, required_argument, set_serial_mode, NULL, NULL },
 	{ NULL, NULL, "serial", required_argument, set_serial_flag, "[N=]stdio|file:PATH|none",
 	  "serial port N (0-3, default 0 = COM1) back-end (COM1 default: stdio)" },
+	{ "input", "type-at", "type-at", required_argument, set_type_at, "MARKER:TEXT",
+	  "when serial output shows MARKER, type TEXT on the keyboard (repeatable, in order)" },
 	{ NULL, NULL, "debug", required_argument, set_debug, "TAGS",
 	  "debug log for comma-separated subsystems (e.g. uart,kvm)" },
 };
@@ -365,6 +462,10 @@ void config_free(struct config *cfg)
 	}
 	for (unsigned i = 0; i < CONFIG_MAX_SERIAL; i++)
 		path_free(&cfg->serial[i].file);
+	for (unsigned i = 0; i < cfg->ntype_at; i++) {
+		free(cfg->type_at[i].marker);
+		free(cfg->type_at[i].text);
+	}
 	memset(cfg, 0, sizeof(*cfg));
 }
 

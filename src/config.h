@@ -18,6 +18,7 @@
 #define CONFIG_MAX_CPUS 64
 #define CONFIG_MAX_SERIAL 4
 #define CONFIG_MAX_MODULES 16
+#define CONFIG_MAX_TYPE_AT 16
 #define CONFIG_MIN_MEM (16ULL << 20)
 #define CONFIG_MAX_MEM (1ULL << 40)
 
@@ -33,6 +34,12 @@ struct config_path {
 struct config_serial {
 	enum serial_mode mode;
 	struct config_path file;
+};
+
+/* --type-at MARKER:TEXT, escapes decoded (see README "Scripted input"). */
+struct config_type_at {
+	char *marker, *text;
+	char origin[96];
 };
 
 struct config_module {
@@ -57,6 +64,8 @@ struct config {
 	bool strict_io;
 	bool debug_exit;
 	char *debug_tags;               /* --debug TAGS */
+	struct config_type_at type_at[CONFIG_MAX_TYPE_AT];
+	unsigned ntype_at;
 };
 
 void config_init(struct config *cfg);

@@ -34,6 +34,7 @@ struct iobus;
 struct vcpu;
 struct chardev;
 struct lapic;
+struct input;
 
 #define E820_MAX 16
 enum e820_type { E820_RAM = 1, E820_RESERVED = 2, E820_ACPI = 3, E820_NVS = 4 };
@@ -85,6 +86,8 @@ struct machine {
 	unsigned ndevs, capdevs;
 
 	struct chardev *serial[CONFIG_MAX_SERIAL];
+	/* Keyboard and mouse events into the guest (ui/input.h). */
+	struct input *input;
 
 	/* Guest RAM layout: [0, ram_below_4g) and [4 GiB, 4 GiB + ram_above_4g). */
 	uint64_t ram_below_4g, ram_above_4g;

@@ -21,19 +21,20 @@ void rig_init(struct rig *r, const enum ide_kind kind[PIIX_IDE_DRIVES],
 	struct piix_ide_params p;
 	memset(&p, 0, sizeof(p));
 	memset(r, 0, sizeof(*r));
-	r->m = fake_machine_create(RIG_RAM);
+	r->m = fake_machine_create();
 	for (unsigned i = 0; i < PIIX_IDE_DRIVES; i++) {
 		p.drive[i].kind = kind[i];
 		p.drive[i].blk = blk[i];
 		r->blk[i] = blk[i];
 	}
-	r->ide = piix_ide_desc.create(r->m, &p);
+	r->ide = machine_add_device(r->m, &piix_ide_desc, &p);
 	assert_non_null(r->ide);
 }
 
 void rig_fini(struct rig *r)
 {
-	piix_ide_desc.destroy(r->ide);
+	/* The controller goes first: it waits for requests in flight. */
+	fake_machine_destroy(r->m);
 	for (unsigned i = 0; i < PIIX_IDE_DRIVES; i++) {
 		if (!r->blk[i])
 			continue;
@@ -46,7 +47,6 @@ void rig_fini(struct rig *r)
 		if (!dup)
 			fake_blk_destroy(r->blk[i]);
 	}
-	fake_machine_destroy(r->m);
 }
 
 uint32_t rig_in(struct rig *r, uint16_t port, unsigned size)

@@ -13,7 +13,7 @@
 
 #define PRI 0x1f0
 #define SEC 0x170
-#define RIG_RAM (32u << 20)
+#define RIG_RAM (16u << 20)           /* the fake machine's */
 
 /* Task-file offsets. */
 enum { R_DATA, R_ERR, R_NSECT, R_LBAL, R_LBAM, R_LBAH, R_DEV, R_STATUS };

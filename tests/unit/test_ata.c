@@ -84,15 +84,15 @@ static void pio_read(uint16_t base, uint8_t *buf, unsigned count, unsigned block
 	while (done < count) {
 		uint8_t st = rig_wait(&R, base);
 		assert_int_equal(st, 0x58);
-		assert_true(fake_irq_level(R.m, IRQ_PRI));
+		assert_true(fake_machine_irq_level(R.m, IRQ_PRI));
 		assert_int_equal(rig_inb(&R, base + R_STATUS), 0x58);
-		assert_false(fake_irq_level(R.m, IRQ_PRI));
+		assert_false(fake_machine_irq_level(R.m, IRQ_PRI));
 		unsigned n = count - done < block ? count - done : block;
 		rig_read_words(&R, base, buf + done * 512, n * 256);
 		done += n;
 	}
 	assert_int_equal(rig_wait(&R, base), 0x50);
-	assert_false(fake_irq_level(R.m, IRQ_PRI));
+	assert_false(fake_machine_irq_level(R.m, IRQ_PRI));
 }
 
 static void pio_write(uint16_t base, const uint8_t *buf, unsigned count, unsigned block)
@@ -103,7 +103,7 @@ static void pio_write(uint16_t base, const uint8_t *buf, unsigned count, unsigne
 		uint8_t st = rig_wait(&R, base);
 		assert_int_equal(st, 0x58);
 		/* PIO out: no interrupt before the first block, one after each. */
-		assert_int_equal(fake_irq_level(R.m, IRQ_PRI), !first);
+		assert_int_equal(fake_machine_irq_level(R.m, IRQ_PRI), !first);
 		rig_inb(&R, base + R_STATUS);
 		unsigned n = count - done < block ? count - done : block;
 		rig_write_words(&R, base, buf + done * 512, n * 256);
@@ -111,7 +111,7 @@ static void pio_write(uint16_t base, const uint8_t *buf, unsigned count, unsigne
 		first = false;
 	}
 	assert_int_equal(rig_wait(&R, base), 0x50);
-	assert_true(fake_irq_level(R.m, IRQ_PRI));
+	assert_true(fake_machine_irq_level(R.m, IRQ_PRI));
 	rig_inb(&R, base + R_STATUS);
 }
 
@@ -119,7 +119,7 @@ static void expect_error(uint16_t base, uint8_t error)
 {
 	assert_int_equal(rig_wait(&R, base), 0x51);
 	assert_int_equal(rig_inb(&R, base + R_ERR), error);
-	assert_true(fake_irq_level(R.m, IRQ_PRI));
+	assert_true(fake_machine_irq_level(R.m, IRQ_PRI));
 	rig_inb(&R, base + R_STATUS);
 }
 
@@ -148,7 +148,7 @@ static void test_power_on_signature(void **state)
 	/* Commands to it go nowhere. */
 	rig_outb(&R, PRI + R_STATUS, 0xec);
 	assert_int_equal(rig_alt(&R, PRI), 0);
-	assert_false(fake_irq_level(R.m, IRQ_PRI));
+	assert_false(fake_machine_irq_level(R.m, IRQ_PRI));
 	/* The empty secondary channel floats. */
 	assert_int_equal(rig_inb(&R, SEC + R_STATUS), 0xff);
 	assert_int_equal(rig_in(&R, SEC, 2), 0xffff);
@@ -237,7 +237,7 @@ static void test_read_sectors_lba28(void **state)
 	rig_cmd28(&R, PRI, 0, 0x20, 0, 3, 100);
 	pio_read(PRI, buf, 3, 1);
 	expect_pattern(buf, 100 * 512, sizeof(buf));
-	assert_int_equal(fake_irq_rises(R.m, IRQ_PRI), 3);
+	assert_int_equal(fake_machine_irq_edges(R.m, IRQ_PRI), 3);
 }
 
 static void test_read_count_zero_is_256(void **state)
@@ -331,11 +331,11 @@ static void test_multiple_mode(void **state)
 	uint16_t id[256];
 	identify(PRI, 0, id);
 	assert_int_equal(id[59], 0x0104);
-	fake_irq_clear_counts(R.m);
+	fake_machine_clear_irq_edges(R.m);
 	rig_cmd28(&R, PRI, 0, 0xc4, 0, 10, 200);
 	pio_read(PRI, buf, 10, 4);
 	expect_pattern(buf, 200 * 512, 10 * 512);
-	assert_int_equal(fake_irq_rises(R.m, IRQ_PRI), 3);     /* 4 + 4 + 2 */
+	assert_int_equal(fake_machine_irq_edges(R.m, IRQ_PRI), 3);     /* 4 + 4 + 2 */
 	for (unsigned i = 0; i < 10 * 512; i++)
 		buf[i] = (uint8_t)~i;
 	rig_cmd48(&R, PRI, 0, 0x39, 10, 300);
@@ -437,7 +437,7 @@ static void test_verify_reads_without_transfer(void **state)
 	struct fake_blk_stats s;
 	rig_cmd28(&R, PRI, 0, 0x40, 0, 0, 10);   /* 256 sectors */
 	assert_int_equal(rig_wait(&R, PRI), 0x50);
-	assert_true(fake_irq_level(R.m, IRQ_PRI));
+	assert_true(fake_machine_irq_level(R.m, IRQ_PRI));
 	fake_blk_stats(disk, &s);
 	assert_int_equal(s.bytes_read, 256 * 512);
 	fake_blk_fail_next(disk, BLK_READ, -EIO);
@@ -531,7 +531,7 @@ static void test_misc_commands(void **state)
 	assert_int_equal(rig_wait(&R, PRI), 0x50);
 	assert_int_equal(rig_inb(&R, PRI + R_ERR), 0x01);
 	assert_int_equal(rig_inb(&R, PRI + R_NSECT), 1);
-	assert_true(fake_irq_level(R.m, IRQ_PRI));
+	assert_true(fake_machine_irq_level(R.m, IRQ_PRI));
 }
 
 /* Every opcode: the device answers each one and never hangs or crashes. */
@@ -566,21 +566,21 @@ static void test_nien_and_status_acknowledge(void **state)
 	rig_ctl(&R, PRI, 0x02);                 /* nIEN */
 	rig_cmd28(&R, PRI, 0, 0x20, 0, 1, 0);
 	assert_int_equal(rig_wait(&R, PRI), 0x58);
-	assert_false(fake_irq_level(R.m, IRQ_PRI));
+	assert_false(fake_machine_irq_level(R.m, IRQ_PRI));
 	assert_int_equal(rig_bm_status(&R, 0) & 0x04, 0);
 	/* Clearing nIEN with the interrupt pending asserts it. */
 	rig_ctl(&R, PRI, 0x00);
-	assert_true(fake_irq_level(R.m, IRQ_PRI));
+	assert_true(fake_machine_irq_level(R.m, IRQ_PRI));
 	assert_int_equal(rig_bm_status(&R, 0) & 0x04, 0x04);
 	rig_alt(&R, PRI);                       /* alternate status does not ack */
-	assert_true(fake_irq_level(R.m, IRQ_PRI));
+	assert_true(fake_machine_irq_level(R.m, IRQ_PRI));
 	/* Selecting the other device hides it, selecting back shows it. */
 	rig_select(&R, PRI, 1);
-	assert_false(fake_irq_level(R.m, IRQ_PRI));
+	assert_false(fake_machine_irq_level(R.m, IRQ_PRI));
 	rig_select(&R, PRI, 0);
-	assert_true(fake_irq_level(R.m, IRQ_PRI));
+	assert_true(fake_machine_irq_level(R.m, IRQ_PRI));
 	rig_inb(&R, PRI + R_STATUS);
-	assert_false(fake_irq_level(R.m, IRQ_PRI));
+	assert_false(fake_machine_irq_level(R.m, IRQ_PRI));
 	uint8_t buf[512];
 	rig_read_words(&R, PRI, buf, 256);
 	assert_int_equal(rig_alt(&R, PRI), 0x50);
@@ -600,7 +600,7 @@ static void test_soft_reset(void **state)
 	assert_int_equal(rig_inb(&R, PRI + R_NSECT), 1);
 	assert_int_equal(rig_inb(&R, PRI + R_LBAL), 1);
 	assert_int_equal(rig_inb(&R, PRI + R_ERR), 1);
-	assert_false(fake_irq_level(R.m, IRQ_PRI));
+	assert_false(fake_machine_irq_level(R.m, IRQ_PRI));
 	assert_int_equal(rig_in(&R, PRI, 2), 0xffff);   /* the transfer is gone */
 	assert_int_equal(rig_alt(&R, PRI), 0x50);
 }
@@ -619,7 +619,7 @@ static void test_soft_reset_with_request_in_flight(void **state)
 	assert_int_equal(rig_alt(&R, PRI), 0x50);
 	assert_int_equal(rig_inb(&R, PRI + R_NSECT), 1);
 	assert_int_equal(rig_in(&R, PRI, 2), 0xffff);
-	assert_false(fake_irq_level(R.m, IRQ_PRI));
+	assert_false(fake_machine_irq_level(R.m, IRQ_PRI));
 	/* And the channel works afterwards. */
 	uint8_t buf[512];
 	rig_cmd28(&R, PRI, 0, 0x20, 0, 1, 11);
@@ -633,7 +633,7 @@ static void test_soft_reset_with_request_in_flight(void **state)
 	rig_ctl(&R, PRI, 0x00);
 	assert_int_equal(fake_blk_drain(disk), 1);
 	assert_int_equal(rig_alt(&R, PRI), 0x50);
-	assert_false(fake_irq_level(R.m, IRQ_PRI));
+	assert_false(fake_machine_irq_level(R.m, IRQ_PRI));
 	rig_cmd28(&R, PRI, 0, 0x30, 0, 2, 11);
 	rig_write_words(&R, PRI, buf, 256);
 	assert_int_equal(rig_alt(&R, PRI), 0x80);
@@ -641,7 +641,7 @@ static void test_soft_reset_with_request_in_flight(void **state)
 	rig_ctl(&R, PRI, 0x00);
 	assert_int_equal(fake_blk_drain(disk), 1);
 	assert_int_equal(rig_alt(&R, PRI), 0x50);
-	assert_false(fake_irq_level(R.m, IRQ_PRI));
+	assert_false(fake_machine_irq_level(R.m, IRQ_PRI));
 }
 
 static void test_power_on_reset_waits_for_io(void **state)
@@ -697,7 +697,7 @@ static void test_hob_and_register_readback(void **state)
 static void dma_complete_ok(unsigned expect_bm)
 {
 	assert_int_equal(rig_wait(&R, PRI), 0x50);
-	assert_true(fake_irq_level(R.m, IRQ_PRI));
+	assert_true(fake_machine_irq_level(R.m, IRQ_PRI));
 	assert_int_equal(rig_bm_status(&R, 0) & 0x07, expect_bm);
 	rig_bm_cmd(&R, 0, 0x00);
 	rig_inb(&R, PRI + R_STATUS);

@@ -71,7 +71,7 @@ static void packet(const uint8_t cdb[12], uint16_t bcl, bool dma)
 	rig_outb(&R, SEC + R_STATUS, 0xa0);
 	assert_int_equal(rig_alt(&R, SEC), 0x58);
 	assert_int_equal(rig_inb(&R, SEC + R_NSECT) & 3, 1);    /* C/D, to device */
-	assert_false(fake_irq_level(R.m, IRQ_SEC));              /* no INTRQ for the CDB */
+	assert_false(fake_machine_irq_level(R.m, IRQ_SEC));              /* no INTRQ for the CDB */
 	rig_write_words(&R, SEC, cdb, 6);
 }
 
@@ -88,7 +88,7 @@ static size_t pio_in(uint8_t *buf, size_t max, uint16_t bcl, uint8_t *status, un
 		*blocks = 0;
 	for (;;) {
 		uint8_t st = rig_wait(&R, SEC);
-		assert_true(fake_irq_level(R.m, IRQ_SEC));
+		assert_true(fake_machine_irq_level(R.m, IRQ_SEC));
 		assert_int_equal(rig_inb(&R, SEC + R_STATUS), st);
 		if (!(st & 0x08)) {
 			assert_int_equal(rig_inb(&R, SEC + R_NSECT) & 3, 3);
@@ -181,7 +181,7 @@ static void test_signature_and_identify(void **state)
 	assert_int_equal(rig_inb(&R, SEC + R_LBAH), 0xeb);
 	rig_outb(&R, SEC + R_STATUS, 0xa1);
 	assert_int_equal(rig_alt(&R, SEC), 0x58);
-	assert_true(fake_irq_level(R.m, IRQ_SEC));
+	assert_true(fake_machine_irq_level(R.m, IRQ_SEC));
 	rig_read_words(&R, SEC, raw, 256);
 	assert_int_equal(rig_alt(&R, SEC), 0x50);
 	uint8_t sum = 0;
@@ -365,7 +365,7 @@ static void dma_cmd(const uint8_t cdb[12], uint32_t region, uint32_t len)
 static uint8_t dma_finish(uint8_t *bm)
 {
 	uint8_t st = rig_wait(&R, SEC);
-	assert_true(fake_irq_level(R.m, IRQ_SEC));
+	assert_true(fake_machine_irq_level(R.m, IRQ_SEC));
 	*bm = rig_bm_status(&R, 1) & 7;
 	rig_bm_cmd(&R, 1, 0);
 	rig_bm_clear(&R, 1);
