@@ -11,12 +11,15 @@ libs=(libuv1-dev libinih-dev libzydis-dev libcmocka-dev libsdl2-dev libslirp-dev
 firmware=(seabios ipxe-qemu)
 # The test/demo Linux guest is assembled from Debian packages (images/build-linux.sh).
 guest=(busybox-static cpio xz-utils zstd kmod)
+# ISO images for the CD-ROM boot tests (El Torito).
+media=(xorriso)
 # Peers used by interop tests and benchmarks (qemu-img, vhdimount, qemu-system-x86_64).
 peers=(qemu-utils qemu-system-x86 libvhdi-utils)
 # Fuzz targets are built with clang's libFuzzer.
 fuzz=(clang libclang-rt-14-dev)
 
-want=("${build[@]}" "${libs[@]}" "${firmware[@]}" "${guest[@]}" "${peers[@]}" "${fuzz[@]}")
+want=("${build[@]}" "${libs[@]}" "${firmware[@]}" "${guest[@]}" "${media[@]}" "${peers[@]}"
+      "${fuzz[@]}")
 if [ "${LODGE_DEPS_EXTRA:-}" != "" ]; then
 	# shellcheck disable=SC2206
 	want+=(${LODGE_DEPS_EXTRA})
