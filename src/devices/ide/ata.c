@@ -114,7 +114,6 @@ static void ata_identify(struct ide_drive *d)
 	ide_id_common(d, w);
 	ide_id_string(w, 27, 20, ATA_MODEL);
 	w[47] = 0x8000 | ATA_MAX_MULT;
-	w[48] = 1;                              /* 32-bit PIO is fine */
 	w[53] |= 0x0001;                        /* words 54-58 are valid */
 	uint32_t cap = (uint32_t)a->cur_cyls * a->cur_heads * a->cur_spt;
 	w[54] = a->cur_cyls;
