@@ -13,7 +13,6 @@
 bits 16
 org 0x7c00
 
-COM1 equ 0x3f8
 
 start:
 	cli
@@ -69,45 +68,7 @@ halt:
 	hlt
 	jmp halt
 
-puts:
-	lodsb
-	test al, al
-	jz .done
-	call putc
-	jmp puts
-.done:
-	ret
-
-newline:
-	mov al, 13
-	call putc
-	mov al, 10
-putc:
-	push dx
-	push ax
-	mov dx, COM1 + 5
-.wait:
-	in al, dx
-	test al, 0x20
-	jz .wait
-	pop ax
-	mov dx, COM1
-	out dx, al
-	pop dx
-	ret
-
-put_hex:
-	push ax
-	shr al, 4
-	call .digit
-	pop ax
-	and al, 0x0f
-.digit:
-	add al, '0'
-	cmp al, '9'
-	jbe putc
-	add al, 'A' - '9' - 1
-	jmp putc
+%include "com1.inc"
 
 align 4
 dap:

@@ -203,3 +203,20 @@ void rig_bm_clear(struct rig *r, unsigned ch)
 {
 	rig_bm_write(r, 8 * ch + 2, 1, 0x06);
 }
+
+void rig_expect_pattern(const uint8_t *buf, uint64_t off, size_t len)
+{
+	for (size_t i = 0; i < len; i++)
+		if (buf[i] != fake_blk_pattern(off + i))
+			fail_msg("byte %zu (image offset %llu) is %#x, want %#x", i,
+				 (unsigned long long)(off + i), buf[i], fake_blk_pattern(off + i));
+}
+
+uint32_t rig_rand(void)
+{
+	static uint64_t state = 0x9e3779b97f4a7c15ULL;
+	state ^= state << 13;
+	state ^= state >> 7;
+	state ^= state << 17;
+	return (uint32_t)state;
+}

@@ -63,4 +63,9 @@ uint8_t rig_bm_status(struct rig *r, unsigned ch);
 void rig_bm_clear(struct rig *r, unsigned ch);
 uint8_t *rig_ram(struct rig *r, uint64_t gpa, uint64_t len);
 
+/* buf holds the fake image's bytes from offset off (fake_blk_pattern). */
+void rig_expect_pattern(const uint8_t *buf, uint64_t off, size_t len);
+/* A repeatable pseudo-random sequence (xorshift64) for traffic tests. */
+uint32_t rig_rand(void);
+
 #endif

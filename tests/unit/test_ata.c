@@ -41,14 +41,6 @@ static int teardown(void **state)
 	return 0;
 }
 
-static void expect_pattern(const uint8_t *buf, uint64_t off, size_t len)
-{
-	for (size_t i = 0; i < len; i++)
-		if (buf[i] != fake_blk_pattern(off + i))
-			fail_msg("byte %zu (image offset %llu) is %#x, want %#x", i,
-				 (unsigned long long)(off + i), buf[i], fake_blk_pattern(off + i));
-}
-
 static void id_string(const uint16_t *id, unsigned first, unsigned words, char *out)
 {
 	for (unsigned i = 0; i < words; i++) {
@@ -236,7 +228,7 @@ static void test_read_sectors_lba28(void **state)
 	uint8_t buf[3 * 512];
 	rig_cmd28(&R, PRI, 0, 0x20, 0, 3, 100);
 	pio_read(PRI, buf, 3, 1);
-	expect_pattern(buf, 100 * 512, sizeof(buf));
+	rig_expect_pattern(buf, 100 * 512, sizeof(buf));
 	assert_int_equal(fake_machine_irq_edges(R.m, IRQ_PRI), 3);
 }
 
@@ -245,7 +237,7 @@ static void test_read_count_zero_is_256(void **state)
 	uint8_t *buf = malloc(256 * 512);
 	rig_cmd28(&R, PRI, 0, 0x21, 0, 0, 1000);
 	pio_read(PRI, buf, 256, 1);
-	expect_pattern(buf, 1000 * 512, 256 * 512);
+	rig_expect_pattern(buf, 1000 * 512, 256 * 512);
 	free(buf);
 }
 
@@ -255,7 +247,7 @@ static void test_read_ext_lba48_across_chunks(void **state)
 	uint8_t *buf = malloc(300 * 512);
 	rig_cmd48(&R, PRI, 0, 0x24, 300, 9000);
 	pio_read(PRI, buf, 300, 1);
-	expect_pattern(buf, 9000ULL * 512, 300 * 512);
+	rig_expect_pattern(buf, 9000ULL * 512, 300 * 512);
 	free(buf);
 	/* 32-bit data port accesses move two words. */
 	uint8_t b2[512];
@@ -266,7 +258,7 @@ static void test_read_ext_lba48_across_chunks(void **state)
 		memcpy(b2 + 4 * i, &v, 4);
 	}
 	assert_int_equal(rig_wait(&R, PRI), 0x50);
-	expect_pattern(b2, 77 * 512, 512);
+	rig_expect_pattern(b2, 77 * 512, 512);
 }
 
 static void test_read_chs(void **state)
@@ -275,7 +267,7 @@ static void test_read_chs(void **state)
 	/* Cylinder 3, head 2, sector 5 of 240/4/17 = LBA (3*4+2)*17+4. */
 	rig_cmd_chs(&R, PRI, 0, 0x20, 2, 3, 2, 5);
 	pio_read(PRI, buf, 2, 1);
-	expect_pattern(buf, ((3 * 4 + 2) * 17 + 4) * 512, sizeof(buf));
+	rig_expect_pattern(buf, ((3 * 4 + 2) * 17 + 4) * 512, sizeof(buf));
 	/* Sector 0 and a head past the translation do not exist. */
 	rig_cmd_chs(&R, PRI, 0, 0x20, 1, 0, 0, 0);
 	expect_error(PRI, 0x10);
@@ -301,7 +293,7 @@ static void test_initialize_device_parameters(void **state)
 	assert_int_equal(id[1], 240);           /* the default stays */
 	rig_cmd_chs(&R, PRI, 0, 0x20, 1, 10, 7, 32);
 	pio_read(PRI, buf, 1, 1);
-	expect_pattern(buf, ((10 * 8 + 7) * 32 + 31) * 512, 512);
+	rig_expect_pattern(buf, ((10 * 8 + 7) * 32 + 31) * 512, 512);
 	/* 0 sectors per track is refused. */
 	rig_outb(&R, PRI + R_NSECT, 0);
 	rig_outb(&R, PRI + R_STATUS, 0x91);
@@ -316,7 +308,7 @@ static void test_write_sectors(void **state)
 	rig_cmd28(&R, PRI, 0, 0x30, 0, 2, 50);
 	pio_write(PRI, buf, 2, 1);
 	assert_memory_equal(fake_blk_data(disk) + 50 * 512, buf, sizeof(buf));
-	expect_pattern(fake_blk_data(disk) + 52 * 512, 52 * 512, 512);
+	rig_expect_pattern(fake_blk_data(disk) + 52 * 512, 52 * 512, 512);
 	rig_cmd48(&R, PRI, 0, 0x34, 1, 60);
 	pio_write(PRI, buf, 1, 1);
 	assert_memory_equal(fake_blk_data(disk) + 60 * 512, buf, 512);
@@ -334,7 +326,7 @@ static void test_multiple_mode(void **state)
 	fake_machine_clear_irq_edges(R.m);
 	rig_cmd28(&R, PRI, 0, 0xc4, 0, 10, 200);
 	pio_read(PRI, buf, 10, 4);
-	expect_pattern(buf, 200 * 512, 10 * 512);
+	rig_expect_pattern(buf, 200 * 512, 10 * 512);
 	assert_int_equal(fake_machine_irq_edges(R.m, IRQ_PRI), 3);     /* 4 + 4 + 2 */
 	for (unsigned i = 0; i < 10 * 512; i++)
 		buf[i] = (uint8_t)~i;
@@ -395,7 +387,7 @@ static void test_read_error_is_unc(void **state)
 	uint8_t buf[512];
 	rig_cmd28(&R, PRI, 0, 0x20, 0, 1, 123);
 	pio_read(PRI, buf, 1, 1);
-	expect_pattern(buf, 123 * 512, 512);
+	rig_expect_pattern(buf, 123 * 512, 512);
 	/* A request the block layer refuses outright is an error too. */
 	fake_blk_refuse_next(disk, -ENOMEM);
 	rig_cmd28(&R, PRI, 0, 0x20, 0, 1, 1);
@@ -624,7 +616,7 @@ static void test_soft_reset_with_request_in_flight(void **state)
 	uint8_t buf[512];
 	rig_cmd28(&R, PRI, 0, 0x20, 0, 1, 11);
 	pio_read(PRI, buf, 1, 1);
-	expect_pattern(buf, 11 * 512, 512);
+	rig_expect_pattern(buf, 11 * 512, 512);
 	/* A flush and a write cut short by SRST: when their requests come
 	 * back, nothing completes and nothing interrupts. */
 	rig_inb(&R, PRI + R_STATUS);
@@ -715,8 +707,8 @@ static void test_dma_read(void **state)
 	rig_bm_cmd(&R, 0, 0x09);
 	assert_int_equal(rig_bm_status(&R, 0) & 0x01, 0x01);
 	dma_complete_ok(0x04);                  /* table consumed: not active */
-	expect_pattern(rig_ram(&R, BUF, 4096), 500 * 512, 4096);
-	expect_pattern(rig_ram(&R, BUF + 0x20000, 2048), 508 * 512, 2048);
+	rig_expect_pattern(rig_ram(&R, BUF, 4096), 500 * 512, 4096);
+	rig_expect_pattern(rig_ram(&R, BUF + 0x20000, 2048), 508 * 512, 2048);
 }
 
 static void test_dma_start_before_command_and_big_ext(void **state)
@@ -731,7 +723,7 @@ static void test_dma_start_before_command_and_big_ext(void **state)
 	rig_bm_cmd(&R, 0, 0x09);
 	rig_cmd48(&R, PRI, 0, 0x25, 600, 2000);
 	dma_complete_ok(0x05);
-	expect_pattern(rig_ram(&R, BUF, 600 * 512), 2000ULL * 512, 600 * 512);
+	rig_expect_pattern(rig_ram(&R, BUF, 600 * 512), 2000ULL * 512, 600 * 512);
 }
 
 static void test_dma_write(void **state)
@@ -842,7 +834,7 @@ static void test_dma_hostile_tables(void **state)
 	rig_cmd28(&R, PRI, 0, 0xc8, 0, 1, 3);
 	rig_bm_cmd(&R, 0, 0x09);
 	dma_complete_ok(0x04);
-	expect_pattern(rig_ram(&R, BUF, 512), 3 * 512, 512);
+	rig_expect_pattern(rig_ram(&R, BUF, 512), 3 * 512, 512);
 }
 
 static void test_dma_stop_and_bus_master_off(void **state)
@@ -867,7 +859,7 @@ static void test_dma_stop_and_bus_master_off(void **state)
 	rig_bm_cmd(&R, 0, 0x08);
 	assert_int_equal(rig_bm_status(&R, 0) & 0x01, 0);
 	assert_int_equal(rig_wait(&R, PRI), 0x50);
-	expect_pattern(rig_ram(&R, BUF, 4096), 0, 4096);
+	rig_expect_pattern(rig_ram(&R, BUF, 4096), 0, 4096);
 	rig_inb(&R, PRI + R_STATUS);
 	rig_bm_clear(&R, 0);
 	/* A DMA command with the engine never started is cancelled by SRST. */
@@ -967,32 +959,22 @@ static void test_data_port_abuse(void **state)
 	for (unsigned i = 0; i < 100; i++)
 		assert_int_equal(rig_inb(&R, PRI), 0xff);
 	rig_read_words(&R, PRI, buf, 256);
-	expect_pattern(buf, 9 * 512, 512);
+	rig_expect_pattern(buf, 9 * 512, 512);
 	/* Writing the data port during a read phase does not corrupt it. */
 	rig_cmd28(&R, PRI, 0, 0x20, 0, 1, 9);
 	rig_wait(&R, PRI);
 	rig_out(&R, PRI, 2, 0xdead);
 	rig_read_words(&R, PRI, buf, 256);
-	expect_pattern(buf, 9 * 512, 512);
+	rig_expect_pattern(buf, 9 * 512, 512);
 	/* A command while DRQ is set is ignored. */
 	rig_cmd28(&R, PRI, 0, 0x20, 0, 2, 9);
 	rig_wait(&R, PRI);
 	rig_outb(&R, PRI + R_STATUS, 0xec);
 	rig_read_words(&R, PRI, buf, 256);
-	expect_pattern(buf, 9 * 512, 512);
+	rig_expect_pattern(buf, 9 * 512, 512);
 	rig_wait(&R, PRI);
 	rig_read_words(&R, PRI, buf, 256);
-	expect_pattern(buf, 10 * 512, 512);
-}
-
-static uint64_t rng_state = 0x9e3779b97f4a7c15ULL;
-
-static uint32_t rng(void)
-{
-	rng_state ^= rng_state << 13;
-	rng_state ^= rng_state >> 7;
-	rng_state ^= rng_state << 17;
-	return (uint32_t)rng_state;
+	rig_expect_pattern(buf, 10 * 512, 512);
 }
 
 /* Random values of every size at every register, data port, control
@@ -1004,7 +986,7 @@ static void test_random_register_traffic(void **state)
 	struct rig_prd prd[1] = { { BUF, 0, true } };
 	rig_prd_table(&R, TABLE, prd, 1);
 	for (unsigned round = 0; round < 200000; round++) {
-		uint32_t x = rng(), v = rng();
+		uint32_t x = rig_rand(), v = rig_rand();
 		unsigned size = sizes[x % 3];
 		switch ((x >> 4) % 8) {
 		case 0: case 1: case 2:
@@ -1080,7 +1062,7 @@ static void test_big_disk_lba48(void **state)
 	for (unsigned i = 0; i < 3; i++) {
 		rig_cmd48(&R, PRI, 0, 0x24, 1, lbas[i]);
 		pio_read(PRI, buf, 1, 1);
-		expect_pattern(buf, lbas[i] * 512, 512);
+		rig_expect_pattern(buf, lbas[i] * 512, 512);
 	}
 	rig_cmd48(&R, PRI, 0, 0x24, 1, 1ULL << 41);
 	expect_error(PRI, 0x10);

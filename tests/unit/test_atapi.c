@@ -43,14 +43,6 @@ static int teardown(void **state)
 	return 0;
 }
 
-static void expect_pattern(const uint8_t *buf, uint64_t off, size_t len)
-{
-	for (size_t i = 0; i < len; i++)
-		if (buf[i] != fake_blk_pattern(off + i))
-			fail_msg("byte %zu (image offset %llu) is %#x, want %#x", i,
-				 (unsigned long long)(off + i), buf[i], fake_blk_pattern(off + i));
-}
-
 static uint16_t be16(const uint8_t *p)
 {
 	return (uint16_t)(p[0] << 8 | p[1]);
@@ -266,7 +258,7 @@ static void test_read10_pio_seabios_style(void **state)
 	assert_int_equal(st, 0x50);
 	assert_int_equal(n, sizeof(buf));
 	assert_int_equal(blocks, 3);    /* one DRQ block per sector */
-	expect_pattern(buf, 16 * 2048, sizeof(buf));
+	rig_expect_pattern(buf, 16 * 2048, sizeof(buf));
 }
 
 static void test_read12_odd_limit_and_big_reads(void **state)
@@ -282,7 +274,7 @@ static void test_read12_odd_limit_and_big_reads(void **state)
 	assert_int_equal(st, 0x50);
 	assert_int_equal(n, 3 * 2048);
 	assert_int_equal(blocks, 2);
-	expect_pattern(buf, 7 * 2048, 3 * 2048);
+	rig_expect_pattern(buf, 7 * 2048, 3 * 2048);
 	/* 100 sectors with limit ffff: several image reads behind it. */
 	cdb[5] = 200;
 	cdb[9] = 100;
@@ -290,7 +282,7 @@ static void test_read12_odd_limit_and_big_reads(void **state)
 	n = pio_in(buf, 100 * 2048, 0xffff, &st, &blocks);
 	assert_int_equal(st, 0x50);
 	assert_int_equal(n, 100 * 2048);
-	expect_pattern(buf, 200 * 2048, 100 * 2048);
+	rig_expect_pattern(buf, 200 * 2048, 100 * 2048);
 	/* A zero-length read transfers nothing. */
 	cdb[9] = 0;
 	packet(cdb, 2048, false);
@@ -381,7 +373,7 @@ static void test_dma_reads(void **state)
 	dma_cmd(cdb, BUF, 8 * 2048);
 	assert_int_equal(dma_finish(&bm), 0x50);
 	assert_int_equal(bm, 0x04);
-	expect_pattern(rig_ram(&R, BUF, 8 * 2048), 33 * 2048, 8 * 2048);
+	rig_expect_pattern(rig_ram(&R, BUF, 8 * 2048), 33 * 2048, 8 * 2048);
 	/* A reply from the drive's buffer, shorter than the region: the
 	 * engine stays active, as on the PIIX. */
 	uint8_t inq[12] = { 0x12, 0, 0, 0, 36 };
@@ -533,7 +525,7 @@ static void test_dvd_profile(void **state)
 	read10_cdb(rd, (uint32_t)((4ULL << 30) / 2048 - 1), 1);
 	packet(rd, 2048, false);
 	assert_int_equal(pio_in(buf, sizeof(buf), 2048, &st, NULL), 2048);
-	expect_pattern(buf, (4ULL << 30) - 2048, 2048);
+	rig_expect_pattern(buf, (4ULL << 30) - 2048, 2048);
 	rig_fini(&R);
 	R = saved;
 }
@@ -847,16 +839,6 @@ static void test_hostile_packets(void **state)
 	(void)tur;
 }
 
-static uint64_t rng_state = 0x2545f4914f6cdd1dULL;
-
-static uint32_t rng(void)
-{
-	rng_state ^= rng_state << 13;
-	rng_state ^= rng_state >> 7;
-	rng_state ^= rng_state << 17;
-	return (uint32_t)rng_state;
-}
-
 /* Random CDBs, limits, DMA or not, with data read back or abandoned. */
 static void test_random_packets(void **state)
 {
@@ -867,16 +849,16 @@ static void test_random_packets(void **state)
 	for (unsigned round = 0; round < 20000; round++) {
 		uint8_t cdb[12];
 		for (unsigned i = 0; i < 12; i++)
-			cdb[i] = (uint8_t)rng();
-		cdb[0] = ops[rng() % sizeof(ops)];
+			cdb[i] = (uint8_t)rig_rand();
+		cdb[0] = ops[rig_rand() % sizeof(ops)];
 		if (cdb[0] == 0x28 || cdb[0] == 0xa8) {
 			cdb[2] = cdb[3] = 0;    /* mostly in range, short */
 			cdb[6] = cdb[7] = 0;
 			cdb[8] &= 0x0f;
 			cdb[9] &= 0x0f;
 		}
-		bool dma = rng() & 1;
-		uint16_t bcl = (uint16_t)rng();
+		bool dma = rig_rand() & 1;
+		uint16_t bcl = (uint16_t)rig_rand();
 		rig_bm_setup(&R, 1, TABLE, true);
 		rig_outb(&R, SEC + R_DEV, 0xa0);
 		rig_outb(&R, SEC + R_ERR, dma);
@@ -890,7 +872,7 @@ static void test_random_packets(void **state)
 			uint8_t st = rig_wait(&R, SEC);
 			if (!(st & 0x08))
 				break;
-			rig_in(&R, SEC, (rng() & 1) ? 4 : 2);
+			rig_in(&R, SEC, (rig_rand() & 1) ? 4 : 2);
 		}
 		rig_bm_cmd(&R, 1, 0);
 		if (rig_alt(&R, SEC) & 0x08) {
