@@ -121,21 +121,7 @@ start:
 	out 0xf4, al
 	jmp halt
 
-fail:
-	push si
-	mov si, msg_fail
-	call puts
-	pop si
-	call puts
-	call newline
-	mov al, 0x31
-	out 0xf4, al
-halt:
-	cli
-	hlt
-	jmp halt
-
-%include "com1.inc"
+%include "guest.inc"
 
 align 4
 dap:
