@@ -331,6 +331,11 @@ void ide_dma_begin(struct ide_drive *d, bool to_guest, bool from_buf, uint64_t p
 	ide_dma_kick(d->ch);
 }
 
+void ide_set_decode(struct ide_channel *ch, bool decode)
+{
+	ch->decode = decode;
+}
+
 void ide_set_bus_master(struct ide_channel *ch, bool enabled)
 {
 	ch->bus_master = enabled;
@@ -545,10 +550,16 @@ static void ide_reg_write(struct ide_channel *ch, unsigned reg, uint8_t v)
 	}
 }
 
+/* Something answers on the channel's ports. */
+static bool ide_driven(const struct ide_channel *ch)
+{
+	return ch->any && ch->decode;
+}
+
 uint32_t ide_cmd_read(struct ide_channel *ch, unsigned off, unsigned size)
 {
 	uint32_t ones = size >= 4 ? 0xffffffffu : (1u << (8 * size)) - 1;
-	if (!ch->any)
+	if (!ide_driven(ch))
 		return ones;            /* nothing drives the bus */
 	if (off == 0) {
 		if (size == 1) {
@@ -568,7 +579,7 @@ uint32_t ide_cmd_read(struct ide_channel *ch, unsigned off, unsigned size)
 
 void ide_cmd_write(struct ide_channel *ch, unsigned off, unsigned size, uint32_t v)
 {
-	if (!ch->any)
+	if (!ide_driven(ch))
 		return;
 	if (off == 0) {
 		if (size == 1) {
@@ -586,7 +597,7 @@ void ide_cmd_write(struct ide_channel *ch, unsigned off, unsigned size, uint32_t
 
 uint8_t ide_ctl_read(struct ide_channel *ch)
 {
-	if (!ch->any)
+	if (!ide_driven(ch))
 		return 0xff;
 	const struct ide_drive *d = ide_selected(ch);
 	return d->kind == IDE_NONE ? 0 : d->status;
@@ -599,7 +610,7 @@ uint8_t ide_ctl_read(struct ide_channel *ch)
  */
 void ide_ctl_write(struct ide_channel *ch, uint8_t v)
 {
-	if (!ch->any)
+	if (!ide_driven(ch))
 		return;
 	bool was = ch->srst, now = v & ATA_CTL_SRST;
 	ch->devctl = v & (ATA_CTL_NIEN | ATA_CTL_SRST | ATA_CTL_HOB);
@@ -779,6 +790,7 @@ struct ide_channel *ide_channel_create(struct machine *m, unsigned index, unsign
 	ch->m = m;
 	ch->gm = m->mem;
 	ch->index = index;
+	ch->decode = true;
 	irq_line_init(&ch->irq, m, gsi);
 	pthread_cond_init(&ch->io_idle, NULL);
 	for (unsigned u = 0; u < 2; u++) {

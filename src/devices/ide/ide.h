@@ -234,6 +234,7 @@ struct ide_channel {
 	unsigned sel;                   /* selected device (DEV bit) */
 	uint8_t devctl;
 	bool any;                       /* a device is attached at all */
+	bool decode;                    /* the controller decodes our ports */
 
 	struct bmdma bm;
 	bool bus_master;                /* PCI command: bus master enable */
@@ -272,6 +273,9 @@ void ide_ctl_write(struct ide_channel *ch, uint8_t v);
 uint8_t ide_bm_read(struct ide_channel *ch, unsigned off);
 void ide_bm_write(struct ide_channel *ch, unsigned off, uint8_t v);
 void ide_set_bus_master(struct ide_channel *ch, bool enabled);
+/* Whether the controller decodes the channel's ports (PCI I/O enable and
+ * the PIIX's IDETIM decode bit); if not, they float like an empty bus. */
+void ide_set_decode(struct ide_channel *ch, bool decode);
 
 /* Main thread, device lock held: insert (b != NULL) or remove the CD-ROM
  * at unit; a command using the old medium fails. -ENODEV if it is not a CD
