@@ -1,6 +1,13 @@
 /*
- * fake_blk: an in-memory implementation of the whole blk.h API for unit
- * tests of disk controllers.
+ * fake_blk: an in-memory block device for unit tests of disk controllers.
+ *
+ * A controller calls blk_submit, blk_size, blk_is_read_only and
+ * blk_get_geometry. A test links with FAKE_BLK_WRAP (tests/unit/
+ * CMakeLists.txt: -Wl,--wrap=blk_submit,...), so the controller's calls go
+ * to the __wrap_blk_* functions here while the real block layer stays in
+ * lodge_core for everything else (the linker's --wrap, as cmocka advises
+ * for mocks). Only block devices made by fake_blk_create may be passed to
+ * the wrapped calls.
  *
  * Requests queue up until the test completes them (fake_blk_complete_one,
  * fake_blk_drain), from the test's thread and with no lock held, exactly as
@@ -49,5 +56,11 @@ bool fake_blk_complete_one(struct blk *b);
 unsigned fake_blk_drain(struct blk *b);
 /* Threaded mode: a worker completes each request delay_us after it came. */
 void fake_blk_set_threaded(struct blk *b, unsigned delay_us);
+
+/* What the controller's blk_* calls become. */
+int __wrap_blk_submit(struct blk *b, struct blk_req *req);
+uint64_t __wrap_blk_size(const struct blk *b);
+bool __wrap_blk_is_read_only(const struct blk *b);
+void __wrap_blk_get_geometry(const struct blk *b, struct blk_geometry *g);
 
 #endif
