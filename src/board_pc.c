@@ -11,11 +11,17 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "apic/apicbus.h"
+#include "apic/hpet.h"
+#include "apic/ioapic.h"
+#include "apic/lapic.h"
 #include "boot/boot.h"
 #include "chardev.h"
 #include "isa/debugexit.h"
 #include "isa/debugport.h"
 #include "isa/i8042.h"
+#include "isa/pic.h"
+#include "isa/pit.h"
 #include "isa/rtc.h"
 #include "isa/sysctl.h"
 #include "isa/uart.h"
@@ -80,6 +86,32 @@ static int board_pc_serial(struct machine *m, struct board_pc *b)
 	return 0;
 }
 
+/*
+ * Interrupt controllers and timers. KVM brings its own 8259s, I/O APIC,
+ * LAPICs and 8254; other engines get ours, joined by the APIC bus, which
+ * must come first (the others attach to it). The HPET serves every engine.
+ */
+static int board_pc_irqchips(struct machine *m)
+{
+	struct pit *pit = NULL;
+	if (!m->accel->has_irqchip) {
+		if (!machine_add_device(m, &apicbus_desc, NULL) ||
+		    !machine_add_device(m, &pic_desc, NULL) ||
+		    !machine_add_device(m, &ioapic_desc, NULL))
+			return -ENOMEM;
+		for (unsigned i = 0; i < m->ncpus; i++) {
+			struct lapic_params lp = { i };
+			if (!machine_add_device(m, &lapic_desc, &lp))
+				return -ENOMEM;
+		}
+		pit = machine_add_device(m, &pit_desc, NULL);
+		if (!pit)
+			return -ENOMEM;
+	}
+	struct hpet_params hp = { pit };
+	return machine_add_device(m, &hpet_desc, &hp) ? 0 : -ENOMEM;
+}
+
 static void board_pc_cmos_word(void *rtc, unsigned index, uint64_t v, uint64_t max)
 {
 	v = v < max ? v : max;
@@ -142,6 +174,10 @@ int board_pc_build(struct machine *m)
 	if (!m->input)
 		return -ENOMEM;
 
+	int rc = board_pc_irqchips(m);
+	if (rc)
+		return rc;
+
 	/* System functions: reset lines, A20, diagnostics. */
 	if (!machine_add_device(m, &sysctl_desc, NULL) ||
 	    !machine_add_device(m, &i8042_desc, NULL) ||
@@ -155,7 +191,7 @@ int board_pc_build(struct machine *m)
 	if (!b->rtc)
 		return -ENOMEM;
 	board_pc_cmos(m, b->rtc);
-	int rc = board_pc_serial(m, b);
+	rc = board_pc_serial(m, b);
 	if (rc)
 		return rc;
 	return board_pc_type_at(m);

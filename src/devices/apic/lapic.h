@@ -28,6 +28,8 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "device.h"
+
 struct lapic;
 struct machine;
 
@@ -63,5 +65,45 @@ bool lapic_tsc_deadline_armed(struct lapic *l);
 
 /* Power-on / INIT state (SDM 10.4.7.1); the BSP flag for vCPU 0. */
 void lapic_reset(struct lapic *l, bool bsp);
+
+/*
+ * Additions to the contract above:
+ *  - None of the functions above may be called with the device lock held:
+ *    they take it themselves when they reach the timer or the 8259.
+ *  - lapic_take_init() also puts the LAPIC in its INIT state (SDM 10.4.7.3:
+ *    everything but the APIC ID and IA32_APIC_BASE reset, LVTs masked), so
+ *    the CPU need not call lapic_reset() for an INIT. A SIPI is accepted only
+ *    while INIT is pending or after it was taken (wait-for-SIPI); APs start
+ *    in wait-for-SIPI after lapic_reset(l, false).
+ *  - lapic_set_tsc_deadline() is ignored unless LVT timer is in TSC-deadline
+ *    mode; a deadline at or before now fires at once.
+ *  - lapic_mmio_read(offset) returns the register dword holding offset,
+ *    shifted right by 8 * (offset & 3), so byte and word reads need only a
+ *    mask; lapic_mmio_write() acts on whole registers (offset & 0xf == 0)
+ *    and ignores other writes (SDM 10.4.1: 32-bit aligned accesses only).
+ *    Both read 0 / do nothing while lapic_mmio_active() is false.
+ */
+/* True while the xAPIC MMIO page is decoded: globally enabled and not in
+ * x2APIC mode. Otherwise accesses to lapic_base() go to memory. */
+bool lapic_mmio_active(struct lapic *l);
+
+/* ---- Board and APIC bus side (src/devices/apic) ---- */
+
+struct apic_msg;
+
+struct lapic_params {
+	unsigned index;                 /* vCPU index: initial APIC ID, m->lapic[index] */
+};
+
+extern const struct device_desc lapic_desc;
+
+/* Any thread, device lock held or not, no LAPIC lock held. */
+bool lapic_match(struct lapic *l, const struct apic_msg *msg);
+unsigned lapic_arb_priority(struct lapic *l);
+/* Take a message addressed to this LAPIC; false if it was not accepted
+ * (APIC disabled, or a fixed interrupt while software-disabled). */
+bool lapic_accept(struct lapic *l, const struct apic_msg *msg);
+/* LINT0 (the 8259's INTR) or LINT1 input level. */
+void lapic_set_lint(struct lapic *l, unsigned pin, bool level);
 
 #endif
