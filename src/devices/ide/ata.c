@@ -1,6 +1,6 @@
 /*
  * ata: the ATA command set of a hard disk (ATA/ATAPI-6, T13/1410D rev. 3b,
- * section 8): IDENTIFY DEVICE (8.15), READ/WRITE SECTORS and MULTIPLE with
+ * command descriptions): IDENTIFY DEVICE, READ/WRITE SECTORS and MULTIPLE with
  * SET MULTIPLE MODE, READ/WRITE DMA, each also in its 48-bit EXT form, READ
  * VERIFY, FLUSH CACHE (EXT), SET FEATURES (transfer mode, write cache,
  * look-ahead), INITIALIZE DEVICE PARAMETERS, RECALIBRATE, SEEK and the power
@@ -12,9 +12,9 @@
  *
  * PIO reads fetch up to 128 KiB ahead into the device buffer and hand it out
  * one DRQ block (1 sector, or the multiple count) at a time, raising an
- * interrupt per block (9.5, PIO data-in). PIO writes collect one DRQ block,
- * then write it while BSY (9.6). DMA commands move data straight between
- * the image and guest memory through ide.c's bus-master data phase (9.7).
+ * interrupt per block (the PIO data-in protocol). PIO writes collect one DRQ block,
+ * then write it while BSY (PIO data-out). DMA commands move data straight between
+ * the image and guest memory through ide.c's bus-master data phase (the DMA protocol).
  * With the write cache disabled, a write command completes only after a
  * flush, so "on the medium" means on stable storage.
  *
@@ -97,7 +97,7 @@ void ata_reset(struct ide_drive *d, bool power_on)
 	a->cur_spt = a->spt;
 }
 
-/* IDENTIFY DEVICE (8.15). */
+/* IDENTIFY DEVICE. */
 static void ata_identify(struct ide_drive *d)
 {
 	const struct ata_state *a = &d->ata;
@@ -178,7 +178,7 @@ static bool ata_address(struct ide_drive *d, bool ext, uint64_t *lba)
 	return true;
 }
 
-/* Error outputs (8.x "Error outputs"): the address of the sector in error,
+/* Error outputs: the address of the sector in error,
  * in the form the command used. */
 static void ata_report_lba(struct ide_drive *d, uint64_t lba)
 {
@@ -397,7 +397,7 @@ static void ata_verify_read(struct ide_drive *d, int result)
 	ata_verify_next(d);
 }
 
-/* READ VERIFY SECTORS (8.32): read without transferring, so that a host
+/* READ VERIFY SECTORS: read without transferring, so that a host
  * read error on the image surfaces as UNC. */
 static void ata_verify_next(struct ide_drive *d)
 {
@@ -422,7 +422,7 @@ static void ata_verify(struct ide_drive *d, bool ext)
 	ata_verify_next(d);
 }
 
-/* SET MULTIPLE MODE (8.39): a power of two up to our maximum; 0 turns
+/* SET MULTIPLE MODE: a power of two up to our maximum; 0 turns
  * multiple mode off. */
 static void ata_set_multiple(struct ide_drive *d)
 {
@@ -435,7 +435,7 @@ static void ata_set_multiple(struct ide_drive *d)
 	ide_cmd_ok(d);
 }
 
-/* SET FEATURES (8.37). */
+/* SET FEATURES. */
 static void ata_set_features(struct ide_drive *d)
 {
 	struct ata_state *a = &d->ata;
@@ -473,7 +473,7 @@ static void ata_set_features(struct ide_drive *d)
 	ide_cmd_ok(d);
 }
 
-/* INITIALIZE DEVICE PARAMETERS (8.16 of ATA-5; obsolete in 6, still used
+/* INITIALIZE DEVICE PARAMETERS (ATA-5; obsolete in ATA-6, still used
  * by CHS-era software): the CHS translation for later commands. */
 static void ata_init_params(struct ide_drive *d)
 {
@@ -490,7 +490,7 @@ static void ata_init_params(struct ide_drive *d)
 	ide_cmd_ok(d);
 }
 
-/* SEEK (8.41): nothing moves, but the address must exist. */
+/* SEEK: nothing moves, but the address must exist. */
 static void ata_seek(struct ide_drive *d)
 {
 	uint64_t lba;

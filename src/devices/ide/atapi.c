@@ -1,6 +1,6 @@
 /*
- * atapi: a CD/DVD-ROM drive behind the ATA PACKET command (ATA/ATAPI-6
- * 8.23 PACKET, 8.16 IDENTIFY PACKET DEVICE, 9.8-9.10 packet protocols),
+ * atapi: a CD/DVD-ROM drive behind the ATA PACKET command (ATA/ATAPI-6:
+ * PACKET, IDENTIFY PACKET DEVICE and the packet protocols),
  * running the SCSI commands a guest's CD driver uses (SPC-3: INQUIRY, TEST
  * UNIT READY, REQUEST SENSE, MODE SENSE(6/10); SBC/MMC-3: READ CAPACITY,
  * READ(10/12), SEEK(10), START STOP UNIT, PREVENT ALLOW MEDIUM REMOVAL, READ
@@ -36,11 +36,11 @@
 #define CD_MAX_SECTORS (80u * 60 * 75)  /* an 80-minute CD */
 #define CD_READ_SPEED 7056              /* kB/s reported: 40x */
 
-/* Interrupt reason, in the Sector Count register (ATA-6 7.18). */
+/* Interrupt reason, in the Sector Count register (ATA-6). */
 #define IREASON_COD 0x01
 #define IREASON_IO  0x02
 
-/* Sense keys and additional sense codes (SPC-3 4.5.6, Annex D). */
+/* Sense keys and additional sense codes (SPC-3, sense data and its ASC/ASCQ table). */
 #define SENSE_NONE            0x00
 #define SENSE_NOT_READY       0x02
 #define SENSE_MEDIUM_ERROR    0x03
@@ -56,7 +56,7 @@
 #define ASC_NO_MEDIUM         0x3a
 #define ASC_REMOVAL_PREVENTED 0x53
 
-/* GET EVENT STATUS NOTIFICATION media event codes (MMC-3 5.6.4). */
+/* GET EVENT STATUS NOTIFICATION media event codes (MMC-3). */
 #define EVENT_NONE          0
 #define EVENT_NEW_MEDIA     2
 #define EVENT_MEDIA_REMOVAL 3
@@ -265,7 +265,7 @@ static void atapi_test_unit_ready(struct ide_drive *d)
 	atapi_ok(d);                    /* NEED_MEDIUM did the work */
 }
 
-/* REQUEST SENSE (SPC-3 6.27): fixed-format sense, then no sense. A pending
+/* REQUEST SENSE (SPC-3): fixed-format sense, then no sense. A pending
  * UNIT ATTENTION is reported (and cleared) here too. */
 static void atapi_request_sense(struct ide_drive *d)
 {
@@ -285,7 +285,7 @@ static void atapi_request_sense(struct ide_drive *d)
 	atapi_reply(d, 18, c->cdb[4]);
 }
 
-/* INQUIRY (SPC-3 6.4): standard data only. */
+/* INQUIRY (SPC-3): standard data only. */
 static void atapi_inquiry(struct ide_drive *d)
 {
 	const uint8_t *cdb = d->atapi.cdb;
@@ -306,7 +306,7 @@ static void atapi_inquiry(struct ide_drive *d)
 	atapi_reply(d, 36, be16(cdb + 3));
 }
 
-/* START STOP UNIT (MMC-3 6.1.17): LoEj opens (Start=0) or closes the tray. */
+/* START STOP UNIT (MMC-3): LoEj opens (Start=0) or closes the tray. */
 static void atapi_start_stop(struct ide_drive *d)
 {
 	struct atapi_state *c = &d->atapi;
@@ -335,7 +335,7 @@ static void atapi_prevent_allow(struct ide_drive *d)
 	atapi_ok(d);
 }
 
-/* READ CAPACITY (SBC 5.10): last LBA and the block size. */
+/* READ CAPACITY (SBC): last LBA and the block size. */
 static void atapi_read_capacity(struct ide_drive *d)
 {
 	uint64_t last = atapi_sectors(d) - 1;
@@ -402,7 +402,7 @@ static void atapi_put_addr(uint8_t *p, uint64_t lba, bool msf)
 	p[3] = (uint8_t)(f % 75);
 }
 
-/* READ TOC/PMA/ATIP (MMC-3 6.1.32): one data track and the lead-out. */
+/* READ TOC/PMA/ATIP (MMC-3): one data track and the lead-out. */
 static void atapi_read_toc(struct ide_drive *d)
 {
 	const uint8_t *cdb = d->atapi.cdb;
@@ -473,7 +473,7 @@ static uint32_t atapi_feature(uint8_t *p, uint16_t code, bool current, uint8_t l
 	return 4u + len;
 }
 
-/* GET CONFIGURATION (MMC-3 5.3, 6.1.4): the profile list (DVD-ROM,
+/* GET CONFIGURATION (MMC-3, with its feature descriptors): the profile list (DVD-ROM,
  * CD-ROM), Core (ATAPI), Removable Medium, Random Readable, CD Read and
  * DVD Read. RT 0: all from the starting feature; 1: the current ones; 2:
  * just that one. */
@@ -528,7 +528,7 @@ static void atapi_get_configuration(struct ide_drive *d)
 	atapi_reply(d, len, be16(cdb + 7));
 }
 
-/* GET EVENT STATUS NOTIFICATION (MMC-3 6.1.6), polled, media class. */
+/* GET EVENT STATUS NOTIFICATION (MMC-3), polled, media class. */
 static void atapi_get_event_status(struct ide_drive *d)
 {
 	struct atapi_state *c = &d->atapi;
@@ -555,7 +555,7 @@ static void atapi_get_event_status(struct ide_drive *d)
 	atapi_reply(d, len, be16(c->cdb + 7));
 }
 
-/* READ DISC INFORMATION (MMC-3 6.1.18): a finalized single-session disc. */
+/* READ DISC INFORMATION (MMC-3): a finalized single-session disc. */
 static void atapi_read_disc_info(struct ide_drive *d)
 {
 	uint8_t *b = d->buf;
@@ -595,7 +595,7 @@ static uint32_t atapi_mode_page(const struct ide_drive *d, uint8_t *p, uint8_t p
 	return 22;
 }
 
-/* MODE SENSE(6) and (10) (SPC-3 6.9, 6.10): pages 01h, 2Ah and 3Fh (all). */
+/* MODE SENSE(6) and (10) (SPC-3; page 2Ah from MMC): pages 01h, 2Ah and 3Fh (all). */
 static void atapi_mode_sense(struct ide_drive *d)
 {
 	const uint8_t *cdb = d->atapi.cdb;
@@ -624,7 +624,7 @@ static void atapi_mode_sense(struct ide_drive *d)
 	atapi_reply(d, len, alloc);
 }
 
-/* MECHANISM STATUS (MMC-3 6.1.10): no changer, tray state. */
+/* MECHANISM STATUS (MMC-3): no changer, tray state. */
 static void atapi_mechanism_status(struct ide_drive *d)
 {
 	memset(d->buf, 0, 8);
@@ -687,7 +687,7 @@ static void atapi_packet_received(struct ide_drive *d)
 	cmd->run(d);
 }
 
-/* PACKET (8.23): take 12 command bytes (no interrupt: IDENTIFY word 0
+/* PACKET: take 12 command bytes (no interrupt: IDENTIFY word 0
  * says DRQ comes within 50 us). Overlapped commands are not offered. */
 static void atapi_packet(struct ide_drive *d)
 {
@@ -702,7 +702,7 @@ static void atapi_packet(struct ide_drive *d)
 	ide_pio_start(d, 0, sizeof(c->cdb), false, atapi_packet_received, false);
 }
 
-/* IDENTIFY PACKET DEVICE (8.16). */
+/* IDENTIFY PACKET DEVICE. */
 static void atapi_identify(struct ide_drive *d)
 {
 	uint16_t w[256] = { 0 };
@@ -730,7 +730,7 @@ void atapi_exec(struct ide_drive *d, uint8_t cmd)
 		atapi_identify(d);
 		return;
 	case ATA_CMD_IDENTIFY:
-		/* Packet devices refuse and show their signature (8.15). */
+		/* Packet devices refuse and show their signature (IDENTIFY DEVICE). */
 		ide_set_signature(d);
 		ide_cmd_abort(d);
 		return;

@@ -1,7 +1,7 @@
 /*
  * ide: one IDE channel (ATA/ATAPI-6): the task-file registers each device
  * latches, device selection, the 16/32-bit data port, INTRQ with nIEN, soft
- * reset (SRST) and the signatures devices leave behind (9.12), EXECUTE
+ * reset (SRST) and the signatures devices leave behind, EXECUTE
  * DEVICE DIAGNOSTIC, and the machinery the command sets share: the PIO data
  * window, the channel's one block request and the bus-master DMA data phase
  * (SFF-8038i).
@@ -19,7 +19,7 @@
  * port floats (reads 0xff). With only one device, the absent one's
  * registers still latch (they are the channel's), its status reads 0 and its
  * signature is ff/ff, which is what SeaBIOS and Linux expect of a missing
- * slave (ATA-6 9.16.1).
+ * slave.
  */
 #include "ide/ide.h"
 
@@ -355,7 +355,7 @@ void ide_bm_write(struct ide_channel *ch, unsigned off, uint8_t v)
 
 /* ---- signatures and resets -------------------------------------------- */
 
-/* ATA-6 9.12: what each kind of device leaves in the task file after a
+/* ATA-6 "Signature and persistence": what each kind of device leaves in the task file after a
  * reset, a diagnostic or a refused IDENTIFY. */
 void ide_set_signature(struct ide_drive *d)
 {
@@ -420,7 +420,7 @@ static void ide_select(struct ide_channel *ch, uint8_t v)
 	ide_update_irq(ch);
 }
 
-/* DEVICE RESET (packet devices only, ATA-6 8.10): accepted even while the
+/* DEVICE RESET (packet devices only): accepted even while the
  * device is busy, which is what it is for. */
 static void ide_device_reset(struct ide_drive *d)
 {
@@ -440,7 +440,7 @@ static void ide_device_reset(struct ide_drive *d)
 	ide_finish_resets(ch);
 }
 
-/* EXECUTE DEVICE DIAGNOSTIC (ATA-6 8.11) goes to both devices whatever DEV
+/* EXECUTE DEVICE DIAGNOSTIC goes to both devices whatever DEV
  * says; device 0 reports for both and interrupts. */
 static void ide_diagnostic(struct ide_channel *ch)
 {
@@ -606,7 +606,7 @@ uint8_t ide_ctl_read(struct ide_channel *ch)
 /*
  * Device control. SRST going to 1 resets both devices: they stay busy while
  * it is held and until a request in flight has come back; the reset
- * completes when the host releases SRST (ATA-6 9.2).
+ * completes when the host releases SRST (ATA-6 software reset protocol).
  */
 void ide_ctl_write(struct ide_channel *ch, uint8_t v)
 {
@@ -675,7 +675,7 @@ bool ide_xfer_mode_valid(uint8_t m)
 	       (m >= 0x40 && m <= 0x45);
 }
 
-/* Word 93 (ATA-6 8.15.47): how the last hardware reset went. With no
+/* IDENTIFY word 93 (hardware reset result): how the last hardware reset went. With no
  * device 1, device 0 says it answers for it (bit 6), which is what SeaBIOS
  * checks ((w93 & 0xdf61) == 0x4041) to skip probing the slave. */
 static uint16_t ide_id_reset_result(const struct ide_drive *d)
@@ -715,7 +715,7 @@ void ide_id_common(const struct ide_drive *d, uint16_t *w)
 	w[93] = ide_id_reset_result(d);
 }
 
-/* Integrity word 255 (ATA-6 8.15.62), then little-endian bytes. */
+/* IDENTIFY word 255 (integrity word), then little-endian bytes. */
 void ide_id_finish(uint16_t *w, uint8_t *out)
 {
 	uint8_t sum = 0xa5;

@@ -9,10 +9,10 @@
  * bus-master registers and the PRD table walk.
  *
  * Specifications followed:
- *  - ATA/ATAPI-6 (T13/1410D rev. 3b): registers (7), reset and signatures
- *    (9.12), protocols (9), commands (8), IDENTIFY data (8.15, 8.16);
- *  - SFF-8038i rev. 1.0 and the Intel PIIX3 datasheet (290550), 2.7 and 4.3:
- *    bus-master IDE registers and the physical region descriptor table;
+ *  - ATA/ATAPI-6 (T13/1410D rev. 3b): register descriptions, reset and
+ *    signatures, the protocols, the commands and IDENTIFY data;
+ *  - SFF-8038i rev. 1.0 and the Intel PIIX3 datasheet (290550): bus-master
+ *    IDE registers and the physical region descriptor table;
  *  - SPC-3 and MMC-3 (T10) for the CD-ROM's SCSI commands.
  *
  * Threads and locks: every function here runs with the machine's device
@@ -34,7 +34,7 @@
 struct machine;
 struct guestmem;
 
-/* Status register (ATA-6 7.15.6). DSC is "device seek complete" (obsolete,
+/* Status register (ATA-6). DSC is "device seek complete" (obsolete,
  * still set by every drive and checked by old drivers). */
 #define ATA_ST_ERR  0x01
 #define ATA_ST_DRQ  0x08
@@ -44,13 +44,13 @@ struct guestmem;
 #define ATA_ST_BSY  0x80
 #define ATA_ST_READY (ATA_ST_DRDY | ATA_ST_DSC)
 
-/* Error register (ATA-6 7.9.6). */
+/* Error register (ATA-6). */
 #define ATA_ERR_AMNF 0x01
 #define ATA_ERR_ABRT 0x04
 #define ATA_ERR_IDNF 0x10
 #define ATA_ERR_UNC  0x40
 
-/* Device control register (ATA-6 7.8). */
+/* Device control register (ATA-6). */
 #define ATA_CTL_NIEN 0x02
 #define ATA_CTL_SRST 0x04
 #define ATA_CTL_HOB  0x80
@@ -83,7 +83,7 @@ struct guestmem;
 #define ATA_SF_LOOKAHEAD_ON 0xaa
 #define ATA_SF_REVERT_ON   0xcc
 
-/* Bus-master IDE registers (SFF-8038i 3; PIIX3 2.7.1), per channel. */
+/* Bus-master IDE registers (SFF-8038i; PIIX3 datasheet), per channel. */
 #define BM_CMD_START 0x01
 #define BM_CMD_TO_MEM 0x08              /* "read": the device writes memory */
 #define BM_ST_ACTIVE 0x01
@@ -292,7 +292,7 @@ void ide_cmd_abort(struct ide_drive *d);
 /* Start a PIO data block over buf[off, off+len). */
 void ide_pio_start(struct ide_drive *d, uint32_t off, uint32_t len, bool to_host,
 		   ide_step_fn *drained, bool irq);
-/* The last PIO-in block was read: ready, no interrupt (ATA-6 9.7). */
+/* The last PIO-in block was read: ready, no interrupt (PIO data-in). */
 void ide_pio_end(struct ide_drive *d);
 /* Block request between the image and buf[buf_off, +len): BSY until done. */
 void ide_io_buf(struct ide_drive *d, enum blk_op op, uint64_t offset, uint32_t buf_off,

@@ -1,7 +1,7 @@
 /*
- * piix_ide: the IDE function of the Intel 82371SB PIIX3 (datasheet 290550,
- * 2.4 IDE configuration registers, 2.7 bus-master IDE I/O registers, 4.3
- * IDE interface), in compatibility mode as SeaBIOS and Linux's ata_piix use
+ * piix_ide: the IDE function of the Intel 82371SB PIIX3 (datasheet 290550:
+ * IDE configuration registers, bus-master IDE I/O registers, the IDE
+ * interface), in compatibility mode as SeaBIOS and Linux's ata_piix use
  * it: the primary channel at 0x1f0-0x1f7 and 0x3f6 on IRQ 14, the secondary
  * at 0x170-0x177 and 0x376 on IRQ 15, and the 16 bytes of bus-master
  * registers (channel 0 at 0, channel 1 at 8).
