@@ -1,8 +1,8 @@
 /*
  * bmdma: the bus-master IDE registers of one channel and the walk of its
- * physical region descriptor (PRD) table, as in SFF-8038i rev. 1.0 (Programming Interface
- * for Bus Master IDE Controller) and the Intel PIIX3 datasheet (290550),
- * bus-master IDE registers and their operation.
+ * physical region descriptor (PRD) table, as in SFF-8038i rev. 1.0
+ * ("Programming Interface for Bus Master IDE Controller") and the Intel
+ * PIIX3 datasheet (290550): bus-master IDE registers and their operation.
  *
  * Registers (offset in the channel's 8 bytes): 0 command (bit 0 start,
  * bit 3 direction), 2 status (0 active, 1 error and 2 interrupt are
