@@ -338,7 +338,7 @@ static void atapi_prevent_allow(struct ide_drive *d)
 /* READ CAPACITY (SBC): last LBA and the block size. */
 static void atapi_read_capacity(struct ide_drive *d)
 {
-	uint64_t last = atapi_sectors(d) - 1;
+	uint64_t total = atapi_sectors(d), last = total ? total - 1 : 0;
 	put32(d->buf, last > 0xffffffffu ? 0xffffffffu : (uint32_t)last);
 	put32(d->buf + 4, CD_SECTOR);
 	atapi_reply(d, 8, 8);
