@@ -31,6 +31,8 @@
 
 #define EBDA_BASE 0x9fc00ULL
 #define BIOS_AREA 0xe0000ULL
+#define ENGINE_RESERVED_BASE 0xfeffc000ULL
+#define ENGINE_RESERVED_SIZE 0x4000ULL
 
 static const struct {
 	uint16_t base;
@@ -53,6 +55,9 @@ static void board_pc_e820(struct machine *m)
 	machine_add_e820(m, 0x100000, m->ram_below_4g - 0x100000, E820_RAM);
 	if (m->ram_above_4g)
 		machine_add_e820(m, 0x100000000ULL, m->ram_above_4g, E820_RAM);
+	/* KVM's real-mode TSS and identity map live here (host-driver/linux/kvm.c);
+	 * reserved on every engine so that both show guests the same map. */
+	machine_add_e820(m, ENGINE_RESERVED_BASE, ENGINE_RESERVED_SIZE, E820_RESERVED);
 }
 
 /* Loop thread: Ctrl-A <key> on the serial console. */

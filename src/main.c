@@ -1,6 +1,7 @@
 /*
  * lodge: command line → config → machine → main loop. Nothing else lives here.
  */
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -56,9 +57,13 @@ static int cmd_run(int argc, char **argv)
 		config_free(&cfg);
 		return status;
 	}
-	if (machine_start(m)) {
-		log_err("machine", "the VM could not be started");
-		status = 1;
+	int start = machine_start(m);
+	if (start) {
+		/* -EINVAL: the loader already named the bad file (exit 2, like
+		 * any bad input); anything else is a host problem. */
+		if (start != -EINVAL)
+			log_err("machine", "the VM could not be started");
+		status = start == -EINVAL ? 2 : 1;
 	} else {
 		loop_run(loop);
 		status = machine_exit_status(m);

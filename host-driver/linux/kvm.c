@@ -30,7 +30,8 @@
 #include "machine.h"
 
 /* KVM needs three pages below 4 GiB for its real-mode TSS and an identity
- * map on hosts without unrestricted guest; the board reserves them in e820. */
+ * map on hosts without unrestricted guest. The board reserves
+ * [0xfeffc000, 0xff000000) in e820 on every engine, so guests see one map. */
 #define KVM_IDENTITY_MAP_ADDR 0xfeffc000ULL
 #define KVM_TSS_ADDR 0xfeffd000ULL
 
@@ -130,8 +131,6 @@ static int kvm_vm_create(struct machine *m)
 	struct sigaction sa = { .sa_handler = kvm_kick_handler };
 	sigemptyset(&sa.sa_mask);
 	sigaction(kvm_kick_signal(), &sa, NULL);
-	/* Reserve KVM's private pages so no guest uses them as RAM. */
-	machine_add_e820(m, KVM_IDENTITY_MAP_ADDR, 0x4000, E820_RESERVED);
 	return 0;
 
 fail_errno:

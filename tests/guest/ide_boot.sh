@@ -1,39 +1,43 @@
 #!/bin/sh
-# Boots two tiny guests through SeaBIOS on KVM and the PIIX IDE controller:
-#   1. tests/guest/ide_boot.asm as a raw disk (--disk, --boot c): SeaBIOS
-#      INT 13h over ATA PIO (reads, a CHS read, a write that must reach the
-#      image file);
-#   2. tests/guest/cd_boot.asm as an El Torito no-emulation image on an ISO
-#      built here with xorriso, next to the same disk (--cdrom, --boot d):
-#      SeaBIOS boots the CD over ATAPI although a bootable disk is there.
-# The guests report on COM1 and leave through the debug-exit port.
+# ide_boot.sh: boot two tiny guests through SeaBIOS on the PIIX IDE
+# controller and check what they report on COM1.
 #
-# SeaBIOS runs at about a million instructions per second on this host's
-# /dev/kvm, so a run is bounded by progress, not by a short timeout: a run
-# fails when SeaBIOS says it cannot boot, or after 120 s without a new byte
-# of output from the BIOS or the guest.
-# Usage: ide_boot.sh LODGE DISK_IMAGE CD_BOOT_IMAGE WORKDIR
+#   ide_boot.sh LODGE ENGINE IMAGES
+#
+#   1. IMAGES/ide-boot.img (images/tiny/ide_boot.asm) as a raw disk, --boot c:
+#      SeaBIOS's INT 13h over ATA PIO (CHS and EDD reads, a write), and the
+#      written sector must then be in the image file;
+#   2. IMAGES/cd-boot.bin (images/tiny/cd_boot.asm) as the El Torito
+#      no-emulation image of an ISO built here with xorriso, next to the
+#      same disk, --boot d: SeaBIOS boots the CD over ATAPI although a
+#      bootable disk is there.
+#
+# SeaBIOS runs at about a million instructions per second on a KVM that is
+# not hardware-backed, so each boot is bounded by progress, not by a short
+# timeout: it fails when SeaBIOS says it cannot boot, or after
+# LODGE_IDE_BOOT_IDLE seconds (default 120) without a new byte of output
+# from the BIOS (--debug debugcon) or the guest.
+# Exit status: 0 pass, 1 fail, 77 skip (printed with the reason).
 set -u
-lodge=$1 disk_src=$2 cd_boot=$3 dir=$4
-if ! [ -r /dev/kvm ] || ! [ -w /dev/kvm ]; then
-	echo "SKIP: /dev/kvm is not usable here"
-	exit 77
-fi
+lodge=$1 engine=$2 images=$3
+. "$(dirname "$0")/lib.sh"
+guest_skip_unusable "$engine" "ide-boot on $engine"
 if ! command -v xorriso >/dev/null; then
-	echo "SKIP: xorriso is not installed (scripts/deps.sh installs it)"
+	echo "SKIP ide-boot on $engine: xorriso is not installed (scripts/deps.sh installs it)"
 	exit 77
 fi
-rm -rf "$dir"
-mkdir -p "$dir/iso"
+dir=$(mktemp -d "${TMPDIR:-/tmp}/lodge-ide-boot.XXXXXX")
+trap 'rm -rf "$dir"' EXIT
+idle_max=${LODGE_IDE_BOOT_IDLE:-120}
 fail=0
 
-# run NAME WANT_STATUS LODGE_ARGS...: boot, wait for the guest's verdict.
-run() {
-	name=$1 want=$2
-	shift 2
+# boot NAME LODGE_ARGS...: run until the guest leaves; 0 if it passed.
+boot() {
+	name=$1
+	shift
 	out="$dir/$name.serial" log="$dir/$name.log"
-	"$lodge" run --accel kvm --mem 64M --headless --debug-exit --serial "file:$out" \
-		--debug debugcon "$@" 2>"$log" &
+	"$lodge" run --accel "$engine" --mem 64M --headless --debug-exit \
+		--serial "file:$out" --debug debugcon "$@" </dev/null 2>"$log" &
 	pid=$!
 	last=-1 idle=0
 	while kill -0 "$pid" 2>/dev/null; do
@@ -45,20 +49,20 @@ run() {
 			idle=$((idle + 1))
 		fi
 		if grep -q -e "No bootable device" -e "Boot failed" "$log" 2>/dev/null; then
-			echo "FAIL: $name: SeaBIOS could not boot"
+			echo "FAIL $name on $engine: SeaBIOS could not boot"
 			kill "$pid"
-		elif [ "$idle" -ge 120 ]; then
-			echo "FAIL: $name: no output for 120 s"
+		elif [ "$idle" -ge "$idle_max" ]; then
+			echo "FAIL $name on $engine: no output for $idle_max s"
 			kill "$pid"
 		fi
 	done
 	wait "$pid"
 	status=$?
-	if [ "$status" -ne "$want" ]; then
-		echo "FAIL: $name: lodge exited with $status, not $want"
+	if [ "$status" -ne 33 ]; then
+		echo "FAIL $name on $engine: lodge exited with $status, not 33"
 		echo "--- serial:"
 		cat "$out" 2>/dev/null
-		echo "--- log (last 40 lines):"
+		echo "--- lodge's log (last 40 lines):"
 		tail -n 40 "$log"
 		fail=1
 		return 1
@@ -66,37 +70,41 @@ run() {
 	return 0
 }
 
+# expect NAME LINE: the guest printed LINE.
 expect() {
-	if ! tr -d '\r' <"$dir/$1.serial" | grep -qx "$2"; then
-		echo "FAIL: $1: the guest did not print '$2'"
+	if ! tr -d '\r' <"$dir/$1.serial" | grep -qxF "$2"; then
+		echo "FAIL $1 on $engine: the guest did not print '$2'"
 		cat "$dir/$1.serial"
 		fail=1
 	fi
 }
 
-cp "$disk_src" "$dir/disk.img"
-if run disk 67 --disk "$dir/disk.img" --boot c; then
-	expect disk "ide-boot: mbr dl=80"
+cp "$images/ide-boot.img" "$dir/disk.img"
+if boot disk --disk "$dir/disk.img" --boot c; then
+	expect disk "ide-boot: stage 2 loaded by CHS from drive 80"
+	expect disk "ide-boot: EDD read of 63 sectors ok"
 	expect disk "ide-boot: ok"
 	# The guest wrote (i & 0xff) ^ 0x5a to LBA 100: it must be in the file.
 	got=$(od -An -tx1 -j $((100 * 512)) -N 16 "$dir/disk.img" | tr -d ' \n')
 	if [ "$got" != "5a5b58595e5f5c5d5253505156575455" ]; then
-		echo "FAIL: disk: LBA 100 of the image holds $got, not what the guest wrote"
+		echo "FAIL disk on $engine: LBA 100 of the image holds $got, not what the guest wrote"
 		fail=1
 	fi
 fi
 
-cp "$cd_boot" "$dir/iso/boot.bin"
-if ! xorriso -as mkisofs -quiet -o "$dir/cd.iso" -b boot.bin -no-emul-boot \
+mkdir "$dir/iso"
+cp "$images/cd-boot.bin" "$dir/iso/"
+if ! xorriso -as mkisofs -quiet -o "$dir/cd.iso" -b cd-boot.bin -no-emul-boot \
 	-boot-load-size 4 "$dir/iso" 2>"$dir/xorriso.log"; then
 	echo "FAIL: xorriso could not build the ISO"
 	cat "$dir/xorriso.log"
 	exit 1
 fi
-if run cd 69 --disk "$dir/disk.img" --cdrom "$dir/cd.iso" --boot d; then
-	expect cd "cd-boot: loaded dl=E0"
+if boot cd --disk "$dir/disk.img" --cdrom "$dir/cd.iso" --boot d; then
+	expect cd "cd-boot: loaded from drive e0"
+	expect cd "cd-boot: primary volume descriptor read ok"
 	expect cd "cd-boot: ok"
 fi
 
-[ $fail -eq 0 ] && echo "ok: SeaBIOS booted the IDE disk (PIO) and the El Torito CD (ATAPI)"
+[ $fail -eq 0 ] && echo "PASS ide-boot on $engine: SeaBIOS booted the IDE disk (PIO) and the El Torito CD (ATAPI)"
 exit $fail
