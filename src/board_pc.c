@@ -15,10 +15,12 @@
 #include "apic/hpet.h"
 #include "apic/ioapic.h"
 #include "apic/lapic.h"
+#include "boot/bios.h"
 #include "boot/boot.h"
 #include "chardev.h"
 #include "isa/debugexit.h"
 #include "isa/debugport.h"
+#include "isa/fw_cfg.h"
 #include "isa/i8042.h"
 #include "isa/pic.h"
 #include "isa/pit.h"
@@ -27,12 +29,24 @@
 #include "isa/uart.h"
 #include "log.h"
 #include "machine.h"
+#include "pci/i440fx.h"
+#include "pci/pci.h"
+#include "pci/piix3.h"
+#include "pci/piix4_pm.h"
 #include "ui/input.h"
 
 #define EBDA_BASE 0x9fc00ULL
 #define BIOS_AREA 0xe0000ULL
 #define ENGINE_RESERVED_BASE 0xfeffc000ULL
 #define ENGINE_RESERVED_SIZE 0x4000ULL
+#define SCI_IRQ 9
+
+/* PCI functions, as on QEMU's i440FX PC (SeaBIOS's DSDT and $PIR assume
+ * them): 00:00.0 is the host bridge itself, 00:01.0 the ISA bridge, 00:01.1
+ * the IDE controller, 00:01.3 power management. */
+#define DEVFN_ISA PCI_DEVFN(1, 0)
+#define DEVFN_IDE PCI_DEVFN(1, 1)
+#define DEVFN_PM PCI_DEVFN(1, 3)
 
 static const struct {
 	uint16_t base;
@@ -43,6 +57,9 @@ static const struct {
 
 struct board_pc {
 	void *uart[CONFIG_MAX_SERIAL];
+	struct pci_bus *pci;            /* bus 0, for every PCI device */
+	void *pm;                       /* PIIX4 PM: ACPI power button */
+	struct fw_cfg *fw_cfg;
 	void *rtc;
 };
 
@@ -191,11 +208,43 @@ int board_pc_build(struct machine *m)
 	if (m->cfg->debug_exit && !machine_add_device(m, &debugexit_desc, NULL))
 		return -ENOMEM;
 
+	/* PCI: the i440FX host bridge owns bus 0 and ports 0xcf8-0xcff; the
+	 * PIIX3 routes PIRQA-D to ISA IRQs; the PIIX4 PM function is ACPI. */
+	void *host = machine_add_device(m, &i440fx_desc, NULL);
+	if (!host)
+		return -ENOMEM;
+	b->pci = i440fx_bus(host);
+	const struct piix3_params isa = { b->pci, DEVFN_ISA };
+	const struct piix4_pm_params pm = {
+		.bus = b->pci,
+		.devfn = DEVFN_PM,
+		.sci_irq = SCI_IRQ,
+		.com1 = m->cfg->serial[0].mode != SERIAL_NONE,
+		.com2 = m->cfg->serial[1].mode != SERIAL_NONE,
+	};
+	if (!machine_add_device(m, &piix3_desc, &isa))
+		return -ENOMEM;
+	b->pm = machine_add_device(m, &piix4_pm_desc, &pm);
+	if (!b->pm)
+		return -ENOMEM;
+
 	/* Devices that raise interrupts, after the interrupt controllers. */
 	b->rtc = machine_add_device(m, &rtc_desc, NULL);
 	if (!b->rtc)
 		return -ENOMEM;
 	board_pc_cmos(m, b->rtc);
+
+	/* What the BIOS learns about this machine: fw_cfg and CMOS. No disks
+	 * yet: the IDE controller reports them when it lands. */
+	const uint64_t disks[BIOS_CMOS_DISKS] = { 0 };
+	bios_cmos_fill(m, b->rtc, disks);
+	b->fw_cfg = machine_add_device(m, &fw_cfg_desc, NULL);
+	if (!b->fw_cfg)
+		return -ENOMEM;
+	rc = bios_config_fill(m, b->fw_cfg);
+	if (rc)
+		return rc;
+
 	rc = board_pc_serial(m, b);
 	if (rc)
 		return rc;
@@ -208,10 +257,19 @@ int board_pc_boot(struct machine *m)
 		return boot_linux(m);
 	if (m->cfg->multiboot.path)
 		return boot_multiboot(m);
-	if (m->cfg->bios.path)
-		return boot_firmware(m);
-	log_err("machine", "nothing to boot");
-	return -EINVAL;
+	return boot_firmware(m);
+}
+
+/* Loop thread (a SIGTERM): takes the device lock itself. */
+int board_pc_power_button(struct machine *m)
+{
+	struct board_pc *b = m->board;
+	if (!b || !b->pm)
+		return -ENODEV;
+	machine_lock(m);
+	bool seen = piix4_pm_power_button(b->pm);
+	machine_unlock(m);
+	return seen ? 0 : -EAGAIN;
 }
 
 void board_pc_destroy(struct machine *m)

@@ -278,6 +278,36 @@ static int set_serial_flag(struct config *cfg, const char *v, const struct where
 	return parse_serial_spec(&cfg->serial[idx], v, w, err, errlen);
 }
 
+/* "dc", "cdn", ...: the BIOS tries these device kinds first, in order. */
+static int set_boot_order(struct config *cfg, const char *v, const struct where *w,
+			  char *err, size_t errlen)
+{
+	size_t n = strlen(v);
+	if (n == 0 || n > CONFIG_BOOT_ORDER_MAX)
+		return fail(err, errlen, w, "boot order '%s' is not 1 to %d of the letters c, d, n",
+			    v, CONFIG_BOOT_ORDER_MAX);
+	for (size_t i = 0; i < n; i++) {
+		if (!strchr("cdn", v[i]))
+			return fail(err, errlen, w, "boot order '%s': '%c' is not a boot device "
+				    "(c = hard disk, d = CD/DVD, n = network)", v, v[i]);
+		if (memchr(v, v[i], i))
+			return fail(err, errlen, w, "boot order '%s' names '%c' twice", v, v[i]);
+	}
+	memcpy(cfg->boot_order, v, n + 1);
+	return 0;
+}
+
+static int set_option_rom(struct config *cfg, const char *v, const struct where *w,
+			  char *err, size_t errlen)
+{
+	if (cfg->noption_roms == CONFIG_MAX_OPTION_ROMS)
+		return fail(err, errlen, w, "more than %d option ROMs", CONFIG_MAX_OPTION_ROMS);
+	if (!*v)
+		return fail(err, errlen, w, "option ROM path is empty");
+	set_path(&cfg->option_roms[cfg->noption_roms++], v, w);
+	return 0;
+}
+
 #define BOOL_SETTER(fn, field)                                                 \
 	static int fn(struct config *cfg, const char *v, const struct where *w, \
 		      char *err, size_t errlen)                                \
@@ -294,6 +324,7 @@ static int set_serial_flag(struct config *cfg, const char *v, const struct where
 BOOL_SETTER(set_headless, headless)
 BOOL_SETTER(set_strict_io, strict_io)
 BOOL_SETTER(set_debug_exit, debug_exit)
+BOOL_SETTER(set_boot_menu, boot_menu)
 
 static int set_debug(struct config *cfg, const char *v, const struct where *w,
 		     char *err, size_t errlen)
@@ -420,7 +451,14 @@ static const struct setting settings[] = {
 	{ "boot", "module", "module", required_argument, set_module, "'FILE [ARGS]'",
 	  "multiboot module (repeatable)" },
 	{ "boot", "bios", "bios", required_argument, set_bios, "FILE",
-	  "firmware image mapped below 4 GiB and 1 MiB, entered at the reset vector" },
+	  "firmware image mapped below 4 GiB and 1 MiB, entered at the reset vector "
+	  "(default: " CONFIG_DEFAULT_BIOS ")" },
+	{ "boot", "order", "boot", required_argument, set_boot_order, "c|d|n...",
+	  "BIOS boot order: c = hard disk, d = CD/DVD, n = network (default cd)" },
+	{ "boot", "menu", "boot-menu", no_argument, set_boot_menu, NULL,
+	  "let the BIOS offer its boot menu (press ESC during POST)" },
+	{ "boot", "option-rom", "option-rom", required_argument, set_option_rom, "FILE",
+	  "option ROM the BIOS runs after the PCI ROMs (repeatable)" },
 	{ "serial", "mode", NULL, required_argument, set_serial_mode, NULL, NULL },
 	{ NULL, NULL, "serial", required_argument, set_serial_flag, "[N=]stdio|file:PATH|none",
 	  "serial port N (0-3, default 0 = COM1) back-end (COM1 default: stdio)" },
@@ -438,6 +476,7 @@ void config_init(struct config *cfg)
 	cfg->cpus = 1;
 	cfg->accel = ACCEL_AUTO;
 	cfg->serial[0].mode = SERIAL_STDIO;
+	snprintf(cfg->boot_order, sizeof(cfg->boot_order), "cd");
 }
 
 static void path_free(struct config_path *p)
@@ -462,6 +501,8 @@ void config_free(struct config *cfg)
 	}
 	for (unsigned i = 0; i < CONFIG_MAX_SERIAL; i++)
 		path_free(&cfg->serial[i].file);
+	for (unsigned i = 0; i < cfg->noption_roms; i++)
+		path_free(&cfg->option_roms[i]);
 	for (unsigned i = 0; i < cfg->ntype_at; i++) {
 		free(cfg->type_at[i].marker);
 		free(cfg->type_at[i].text);
@@ -712,6 +753,9 @@ int config_validate(const struct config *cfg, char *err, size_t errlen)
 	for (unsigned i = 0; i < cfg->nmodules; i++)
 		if (check_file(&cfg->modules[i].file, "module", err, errlen))
 			return -1;
+	for (unsigned i = 0; i < cfg->noption_roms; i++)
+		if (check_file(&cfg->option_roms[i], "option ROM", err, errlen))
+			return -1;
 	if (cfg->kernel.path && cfg->multiboot.path) {
 		snprintf(w.text, sizeof(w.text), "%s", cfg->multiboot.origin);
 		return fail(err, errlen, &w, "give either a Linux kernel or a multiboot kernel, not both");
@@ -731,10 +775,13 @@ int config_validate(const struct config *cfg, char *err, size_t errlen)
 		snprintf(w.text, sizeof(w.text), "serial");
 		return fail(err, errlen, &w, "only one serial port can use stdio");
 	}
-	if (!cfg->kernel.path && !cfg->multiboot.path && !cfg->bios.path) {
+	if (!cfg->kernel.path && !cfg->multiboot.path && !cfg->bios.path &&
+	    access(CONFIG_DEFAULT_BIOS, R_OK)) {
 		snprintf(w.text, sizeof(w.text), "%s", cfg->file ? cfg->file : "lodge run");
 		return fail(err, errlen, &w,
-			    "nothing to boot: give a kernel, a multiboot kernel or a firmware image");
+			    "nothing to boot: the default BIOS %s is missing (install Debian's "
+			    "seabios package) and no --bios, --kernel or --multiboot was given",
+			    CONFIG_DEFAULT_BIOS);
 	}
 	return 0;
 }

@@ -18,8 +18,13 @@
 #define CONFIG_MAX_CPUS 64
 #define CONFIG_MAX_SERIAL 4
 #define CONFIG_MAX_MODULES 16
+#define CONFIG_MAX_OPTION_ROMS 8
+#define CONFIG_BOOT_ORDER_MAX 3         /* c, d, n: each at most once */
 #define CONFIG_MAX_TYPE_AT 16
 #define CONFIG_MIN_MEM (16ULL << 20)
+/* The BIOS used when no --kernel, --multiboot or --bios is given (Debian's
+ * seabios package). */
+#define CONFIG_DEFAULT_BIOS "/usr/share/seabios/bios-256k.bin"
 #define CONFIG_MAX_MEM (1ULL << 40)
 
 enum config_accel { ACCEL_AUTO, ACCEL_KVM, ACCEL_EMU };
@@ -58,6 +63,12 @@ struct config {
 	char *append;
 	struct config_module modules[CONFIG_MAX_MODULES];
 	unsigned nmodules;
+	/* BIOS boot: device order ('c' disk, 'd' CD/DVD, 'n' network), the
+	 * boot menu, extra option ROMs run by the BIOS (genroms/). */
+	char boot_order[CONFIG_BOOT_ORDER_MAX + 1];
+	bool boot_menu;
+	struct config_path option_roms[CONFIG_MAX_OPTION_ROMS];
+	unsigned noption_roms;
 
 	struct config_serial serial[CONFIG_MAX_SERIAL];
 	bool headless;

@@ -32,6 +32,7 @@ struct iobus {
 	iobus_strict_fn *strict_fn;
 	void *strict_opaque;
 	struct log_ratelimit unclaimed_rl;
+	struct log_ratelimit overlap_rl;  /* a guest can ask for clashes (PCI BARs) */
 };
 
 struct iobus *iobus_create(const char *name, uint64_t limit, pthread_mutex_t *lock)
@@ -133,12 +134,14 @@ int iobus_add(struct iobus *bus, const char *name, uint64_t base, uint64_t len,
 	if (!iobus_range_valid(bus, base, len) || !ops || !ops->read || !ops->write)
 		return -EINVAL;
 	if (!iobus_range_free(bus, base, len, NULL)) {
-		struct iobus_region *other = iobus_find(bus, base);
-		for (uint64_t a = base; !other && a - base < len; a++)
-			other = iobus_find(bus, a);
-		log_err("iobus", "%s region %s at %#llx+%#llx overlaps %s",
-			bus->name, name, (unsigned long long)base,
-			(unsigned long long)len, other ? other->name : "another region");
+		/* The first region ending at or after base is the one in the way
+		 * (no byte-by-byte search: a PCI BAR can be gigabytes long). */
+		size_t i = iobus_bisect(bus, base);
+		struct iobus_region *other = i < bus->count ? bus->regions[i] : NULL;
+		log_msg_ratelimited(&bus->overlap_rl, LOG_ERROR, "iobus",
+				    "%s region %s at %#llx+%#llx overlaps %s",
+				    bus->name, name, (unsigned long long)base,
+				    (unsigned long long)len, other ? other->name : "another region");
 		return -EEXIST;
 	}
 	if (bus->count == bus->cap) {

@@ -144,6 +144,12 @@ static int machine_layout_ram(struct machine *m)
 	return rc;
 }
 
+/*
+ * Loop thread. SIGTERM asks the guest to shut down, as a desktop's "shut
+ * down" does: the ACPI power button, and lodge exits 0 when the guest reaches
+ * S5. A guest that is not listening (no ACPI OS yet), SIGINT, or a second
+ * signal of either kind stops the VM at once.
+ */
 static void machine_on_signal(void *arg, int signo)
 {
 	struct machine *m = arg;
@@ -152,6 +158,16 @@ static void machine_on_signal(void *arg, int signo)
 		log_warn("machine", "second %s: stopping at once", strsignal(signo));
 		machine_request_exit(m, 128 + signo);
 		return;
+	}
+	if (signo == SIGTERM) {
+		int rc = board_pc_power_button(m);
+		if (rc == 0) {
+			log_info("machine", "%s received: pressed the power button; the guest is "
+				 "shutting down (send it again to stop at once)", strsignal(signo));
+			return;
+		}
+		if (rc == -EAGAIN)
+			log_info("machine", "the guest does not handle the power button");
 	}
 	log_info("machine", "%s received: stopping the VM", strsignal(signo));
 	machine_request_exit(m, 0);

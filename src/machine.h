@@ -138,5 +138,8 @@ int board_pc_build(struct machine *m);
  * after every reset, with vCPUs paused. */
 int board_pc_boot(struct machine *m);
 void board_pc_destroy(struct machine *m);
+/* Press the ACPI power button: 0 if the guest listens for it, -EAGAIN if it
+ * has not enabled it, -ENODEV if the board has no ACPI. */
+int board_pc_power_button(struct machine *m);
 
 #endif

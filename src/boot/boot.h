@@ -56,8 +56,9 @@ struct e820_entry;
 int boot_linux(struct machine *m);
 /* Multiboot v1 kernel (ELF32 or a.out kludge) with modules. */
 int boot_multiboot(struct machine *m);
-/* Firmware image (--bios): mapped at the top of 4 GiB, low 128 KiB copied
- * below 1 MiB; the BSP starts at the reset vector. */
+/* Firmware image (--bios, default SeaBIOS): mapped at the top of 4 GiB, its
+ * last 256 KiB copied to the shadow RAM below 1 MiB; the BSP starts at the
+ * reset vector. */
 int boot_firmware(struct machine *m);
 
 /* Read a whole file (at most max bytes); NULL after logging why. */

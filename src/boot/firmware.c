@@ -1,13 +1,24 @@
 /*
- * firmware: mapping a BIOS image the way a PC decodes its flash.
+ * firmware: mapping a BIOS image the way a PC decodes its flash, and the
+ * PC's BIOS shadow area.
  *
  * The whole image is ROM at [4 GiB - size, 4 GiB), so the reset vector at
- * 0xfffffff0 is the image's last 16 bytes. Its last 128 KiB (or all of a
- * smaller image) also appear just below 1 MiB, at 0xe0000/0xf0000, where real
- * mode code runs after the first far jump. That low copy lives in RAM, as if
- * the chipset had shadowed it: KVM cannot overlay a ROM slot on the RAM slot
- * below 1 MiB, and firmware that expects to write its shadow (SeaBIOS) can.
- * It is refreshed from the image at every reset.
+ * 0xfffffff0 is the image's last 16 bytes. Its last 256 KiB (all of
+ * Debian's bios-256k.bin, or all of a smaller image) also appear at the top
+ * of the first megabyte, in the shadow area 0xc0000-0xfffff where real-mode
+ * code runs after the first far jump.
+ *
+ * That low copy lives in RAM, as if the chipset had already shadowed it
+ * (i440FX PAM registers, see devices/pci/i440fx.c): KVM cannot overlay a ROM
+ * slot on the RAM below 1 MiB, and SeaBIOS expects to write its shadow. The
+ * copy is made again at every reset, which is what real hardware shows after
+ * a reset clears the PAM registers and the BIOS copies itself anew — so every
+ * reset (0xcf9, port 0x92, the keyboard controller, a triple fault) returns
+ * to a full POST. SeaBIOS needs the full 256 KiB low: its one-time init code
+ * starts near 0xd2720, below the classic 128 KiB window.
+ *
+ * Without --bios, --kernel or --multiboot the BIOS is Debian's SeaBIOS
+ * (CONFIG_DEFAULT_BIOS).
  */
 #include <errno.h>
 #include <stdio.h>
@@ -20,7 +31,7 @@
 #include "machine.h"
 
 #define FIRMWARE_MAX (16u << 20)
-#define LOW_WINDOW (128u << 10)
+#define SHADOW_SIZE (256u << 10)        /* 0xc0000-0xfffff */
 #define ONE_MIB 0x100000ULL
 #define FOUR_GIB 0x100000000ULL
 
@@ -58,7 +69,7 @@ read_error:
 
 int boot_firmware(struct machine *m)
 {
-	const char *path = m->cfg->bios.path;
+	const char *path = m->cfg->bios.path ? m->cfg->bios.path : CONFIG_DEFAULT_BIOS;
 	uint64_t size;
 	uint8_t *img = boot_read_file(path, "firmware image", FIRMWARE_MAX, &size);
 	if (!img)
@@ -82,9 +93,9 @@ int boot_firmware(struct machine *m)
 	}
 	guestmem_write_rom(m->mem, base, img, size);
 
-	uint64_t low = size < LOW_WINDOW ? size : LOW_WINDOW;
+	uint64_t low = size < SHADOW_SIZE ? size : SHADOW_SIZE;
 	if (guestmem_write(m->mem, ONE_MIB - low, img + size - low, low)) {
-		log_err("boot", "no RAM below 1 MiB for the firmware's low copy");
+		log_err("boot", "no RAM below 1 MiB for the firmware's shadow copy");
 		goto out;
 	}
 	/* The reset state from the engine is the firmware's start state. */

@@ -16,7 +16,12 @@
  * Faults: simd_exec() returns SIMD_OK, or one of the SIMD_EXC_* codes for the
  * core to raise (with no architectural change made by the instruction), or
  * SIMD_FAULTED when an env memory access already raised a fault (page fault,
- * #GP, #SS) and the instruction must be abandoned.
+ * #GP, #SS) and the instruction must be abandoned. The only changes that
+ * survive an exception are the ones the hardware itself makes first: the
+ * MXCSR flags an #XM (or its #UD when CR4.OSXMMEXCPT=0) reports, and the
+ * x87-to-MMX switch (TOP = 0) of an MMX form. A core whose env callbacks
+ * unwind instead of returning false is fine too: memory is read before and
+ * written after everything else, and nothing is committed in between.
  *
  * Intel SDM Vol. 1 chapters 8-12; Vol. 2 instruction pages.
  */
@@ -38,7 +43,8 @@ enum simd_result {
 	SIMD_EXC_MF,                    /* #MF: pending unmasked x87 exception, CR0.NE=1 */
 	SIMD_EXC_XM,                    /* #XM: unmasked SIMD FP exception, CR4.OSXMMEXCPT=1 */
 	SIMD_EXC_GP0,                   /* #GP(0): misaligned 16-byte operand, bad MXCSR */
-	SIMD_FERR,                      /* x87 error with CR0.NE=0: assert FERR#/IRQ13 */
+	SIMD_FERR,                      /* x87 error with CR0.NE=0: assert FERR#/IRQ13;
+					 * the instruction has completed (see simd.c) */
 };
 
 struct simd_env {
@@ -49,12 +55,17 @@ struct simd_env {
 	/* The instruction's own address, for FIP/FCS and FDP/FDS. */
 	uint64_t rip;
 	uint16_t cs, ds;
-	/* Memory operand: linear address computed by the core (valid if has_mem). */
+	/* Memory operand: linear address computed by the core (valid if has_mem).
+	 * MASKMOVQ/MASKMOVDQU have only the implicit DS:rDI operand (segment
+	 * override applies): the core must put its linear address here too. */
 	bool has_mem;
 	uint64_t mem_linear;
 	uint16_t mem_seg;
 	/* General registers by Zydis id (any width incl. AH..DH, with the usual
-	 * zero-extension of 32-bit writes in 64-bit mode). */
+	 * zero-extension of 32-bit writes in 64-bit mode). ZYDIS_REGISTER_RFLAGS
+	 * reads and writes the flags: FCMOVcc reads them, FCOMI/FUCOMI(P) and
+	 * (U)COMISS/(U)COMISD write OF SF ZF AF PF CF, and the real/V86 FSAVE
+	 * layouts look at VM. */
 	uint64_t (*get_gpr)(void *cpu, ZydisRegister reg);
 	void (*set_gpr)(void *cpu, ZydisRegister reg, uint64_t value);
 	/* Linear memory access; return false after raising a fault. A write of
@@ -78,5 +89,14 @@ bool simd_handles(const ZydisDecodedInstruction *insn);
  * more than exists.
  */
 void simd_cpuid_features(uint32_t *leaf1_ecx, uint32_t *leaf1_edx);
+
+/*
+ * The unit's whole state as a 512-byte FXSAVE64 image (64-bit FIP/FDP,
+ * XMM0-15; SDM Vol. 2 FXSAVE Table 3-53), for moving a vCPU between engines
+ * (KVM's struct kvm_fpu holds the same fields) or for save files. Loading
+ * returns -EINVAL, and changes nothing, if MXCSR has reserved bits set.
+ */
+void simd_state_get_fxsave(const struct simd_state *s, uint8_t img[512]);
+int simd_state_set_fxsave(struct simd_state *s, const uint8_t img[512]);
 
 #endif

@@ -23,6 +23,8 @@ struct fake_machine {
 	int64_t now;
 	int level[IRQ_MAX_GSI];
 	unsigned edges[IRQ_MAX_GSI];
+	struct fake_msi msi[FAKE_MSI_MAX];
+	unsigned nmsi;
 	bool a20;
 };
 
@@ -44,7 +46,15 @@ static void fake_set_line(void *opaque, unsigned gsi, int level)
 	fm->level[gsi] = level;
 }
 
-static const struct irqchip_ops fake_irqchip = { .set_line = fake_set_line };
+static void fake_msi(void *opaque, uint64_t addr, uint32_t data)
+{
+	struct fake_machine *fm = opaque;
+	if (fm->nmsi < FAKE_MSI_MAX)
+		fm->msi[fm->nmsi] = (struct fake_msi){ addr, data };
+	fm->nmsi++;
+}
+
+static const struct irqchip_ops fake_irqchip = { .set_line = fake_set_line, .msi = fake_msi };
 
 static void fake_set_a20(struct machine *m, bool enabled)
 {
@@ -171,6 +181,17 @@ void fake_machine_clear_irq_edges(struct machine *m)
 {
 	for (unsigned i = 0; i < IRQ_MAX_GSI; i++)
 		fake_of(m)->edges[i] = 0;
+}
+
+unsigned fake_machine_msi_count(struct machine *m)
+{
+	return fake_of(m)->nmsi;
+}
+
+struct fake_msi fake_machine_msi(struct machine *m, unsigned i)
+{
+	struct fake_machine *fm = fake_of(m);
+	return i < FAKE_MSI_MAX && i < fm->nmsi ? fm->msi[i] : (struct fake_msi){ 0, 0 };
 }
 
 unsigned fake_machine_take_requests(struct machine *m)

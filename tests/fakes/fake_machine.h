@@ -11,7 +11,8 @@
  *    came due, in deadline order, with the device lock held, exactly as the
  *    timer thread would;
  *  - an interrupt controller that records each GSI's level and counts its
- *    rising edges;
+ *    rising edges, and keeps the first FAKE_MSI_MAX message-signalled
+ *    interrupts;
  *  - an engine stub that records A20 changes; reset, power-off and exit
  *    requests are left in m->requests for the test to look at.
  *
@@ -54,6 +55,14 @@ bool fake_machine_timer_armed(struct machine *m);
 void fake_machine_run_loop(struct machine *m);
 
 int fake_machine_irq_level(struct machine *m, unsigned gsi);
+/* Message-signalled interrupts sent so far, and the i-th of them. */
+#define FAKE_MSI_MAX 16
+struct fake_msi {
+	uint64_t addr;
+	uint32_t data;
+};
+unsigned fake_machine_msi_count(struct machine *m);
+struct fake_msi fake_machine_msi(struct machine *m, unsigned i);
 unsigned fake_machine_irq_edges(struct machine *m, unsigned gsi);
 void fake_machine_clear_irq_edges(struct machine *m);
 

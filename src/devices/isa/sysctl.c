@@ -1,13 +1,11 @@
 /*
- * sysctl: two reset/A20 registers every PC has.
+ * sysctl: System Control Port A (0x92, PS/2 "fast A20"): bit 1 gates A20,
+ * writing bit 0 as 1 resets the CPU. Reads return bit 0 as 0: SeaBIOS does
+ * read-modify-write on every mode switch, so a read of 1 would reset the
+ * machine in a loop.
  *
- *  0x92  System Control Port A (PS/2 "fast A20"): bit 1 gates A20, writing
- *        bit 0 as 1 resets the CPU. Reads return bit 0 as 0: SeaBIOS does
- *        read-modify-write on every mode switch, so a read of 1 would reset
- *        the machine in a loop.
- *  0xcf9 Reset Control Register (Intel 82371AB PIIX4 datasheet 4.1.5): a
- *        write with bit 2 (RST_CPU) set resets the system; bit 1 (SYS_RST)
- *        selects a hard reset, which for us is the same thing.
+ * The other reset register, 0xcf9, shares a dword with the PCI configuration
+ * address and is decoded by the host bridge (devices/pci/i440fx.c).
  */
 #include "isa/sysctl.h"
 
@@ -19,8 +17,8 @@
 
 struct sysctl {
 	struct machine *m;
-	uint8_t port92, rcr;
-	struct iobus_region *r92, *rcf9;
+	uint8_t port92;
+	struct iobus_region *r92;
 };
 
 static uint64_t port92_read(void *opaque, uint64_t off, unsigned size)
@@ -42,29 +40,10 @@ static void port92_write(void *opaque, uint64_t off, unsigned size, uint64_t v)
 
 static const struct iobus_ops port92_ops = { port92_read, port92_write, 1 };
 
-static uint64_t rcr_read(void *opaque, uint64_t off, unsigned size)
-{
-	struct sysctl *s = opaque;
-	return s->rcr;
-}
-
-static void rcr_write(void *opaque, uint64_t off, unsigned size, uint64_t v)
-{
-	struct sysctl *s = opaque;
-	s->rcr = (uint8_t)(v & 0x02);
-	if (v & 0x04) {
-		log_debug("sysctl", "reset through port 0xcf9");
-		machine_request_reset(s->m);
-	}
-}
-
-static const struct iobus_ops rcr_ops = { rcr_read, rcr_write, 1 };
-
 static void sysctl_reset(void *dev)
 {
 	struct sysctl *s = dev;
 	s->port92 = 0x02;               /* A20 on, as PC firmware leaves it */
-	s->rcr = 0;
 	machine_set_a20(s->m, true);
 }
 
@@ -74,9 +53,7 @@ static void *sysctl_create(struct machine *m, const void *params)
 	if (!s)
 		return NULL;
 	s->m = m;
-	if (iobus_add(m->pio, "port92", 0x92, 1, &port92_ops, s, 0, &s->r92) ||
-	    iobus_add(m->pio, "reset-control", 0xcf9, 1, &rcr_ops, s, 0, &s->rcf9)) {
-		iobus_remove(s->r92);
+	if (iobus_add(m->pio, "port92", 0x92, 1, &port92_ops, s, 0, &s->r92)) {
 		free(s);
 		return NULL;
 	}
@@ -87,7 +64,6 @@ static void sysctl_destroy(void *dev)
 {
 	struct sysctl *s = dev;
 	iobus_remove(s->r92);
-	iobus_remove(s->rcf9);
 	free(s);
 }
 

@@ -1,4 +1,4 @@
-/* sysctl: System Control Port A (0x92) and the PIIX reset control register (0xcf9). */
+/* sysctl: System Control Port A (0x92: fast A20 and CPU reset). */
 #ifndef LODGE_SYSCTL_H
 #define LODGE_SYSCTL_H
 #include "device.h"
