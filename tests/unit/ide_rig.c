@@ -14,6 +14,7 @@
 #include "guestmem.h"
 #include "iobus.h"
 #include "machine.h"
+#include "pci/pci.h"
 
 void rig_init(struct rig *r, const enum ide_kind kind[PIIX_IDE_DRIVES],
 	      struct blk *blk[PIIX_IDE_DRIVES])
@@ -22,6 +23,9 @@ void rig_init(struct rig *r, const enum ide_kind kind[PIIX_IDE_DRIVES],
 	memset(&p, 0, sizeof(p));
 	memset(r, 0, sizeof(*r));
 	r->m = fake_machine_create();
+	r->bus = pci_bus_create(r->m);
+	p.bus = r->bus;
+	p.devfn = PCI_DEVFN(1, 1);
 	for (unsigned i = 0; i < PIIX_IDE_DRIVES; i++) {
 		p.drive[i].kind = kind[i];
 		p.drive[i].blk = blk[i];
@@ -29,12 +33,39 @@ void rig_init(struct rig *r, const enum ide_kind kind[PIIX_IDE_DRIVES],
 	}
 	r->ide = machine_add_device(r->m, &piix_ide_desc, &p);
 	assert_non_null(r->ide);
+	rig_power_on(r);
+}
+
+void rig_power_on(struct rig *r)
+{
+	fake_machine_reset(r->m);
+	/* What firmware does: BAR4, I/O decoding and bus mastering on. */
+	assert_int_equal(rig_config_read(r, PCI_VENDOR_ID, 4), 0x70108086);
+	rig_config_write(r, PCI_BASE_ADDRESS_0 + 16, 4, RIG_BM_BASE);
+	rig_config_write(r, PCI_COMMAND, 2, PCI_COMMAND_IO | PCI_COMMAND_MASTER);
+}
+
+uint32_t rig_config_read(struct rig *r, unsigned off, unsigned size)
+{
+	machine_lock(r->m);
+	uint32_t v = pci_bus_config_read(r->bus, PCI_DEVFN(1, 1), off, size);
+	machine_unlock(r->m);
+	return v;
+}
+
+void rig_config_write(struct rig *r, unsigned off, unsigned size, uint32_t v)
+{
+	machine_lock(r->m);
+	pci_bus_config_write(r->bus, PCI_DEVFN(1, 1), off, size, v);
+	machine_unlock(r->m);
 }
 
 void rig_fini(struct rig *r)
 {
 	/* The controller goes first: it waits for requests in flight. */
+	struct pci_bus *bus = r->bus;
 	fake_machine_destroy(r->m);
+	pci_bus_destroy(bus);
 	for (unsigned i = 0; i < PIIX_IDE_DRIVES; i++) {
 		if (!r->blk[i])
 			continue;
@@ -172,11 +203,14 @@ void rig_prd_table(struct rig *r, uint32_t table, const struct rig_prd *e, unsig
 	}
 }
 
-static void rig_bm_write(struct rig *r, unsigned off, unsigned size, uint32_t v)
+void rig_bm_write(struct rig *r, unsigned off, unsigned size, uint32_t v)
 {
-	machine_lock(r->m);
-	piix_ide_bm_write(r->ide, off, size, v);
-	machine_unlock(r->m);
+	rig_out(r, (uint16_t)(RIG_BM_BASE + off), size, v);
+}
+
+uint32_t rig_bm_read(struct rig *r, unsigned off, unsigned size)
+{
+	return rig_in(r, (uint16_t)(RIG_BM_BASE + off), size);
 }
 
 void rig_bm_setup(struct rig *r, unsigned ch, uint32_t table, bool to_mem)
@@ -193,10 +227,7 @@ void rig_bm_cmd(struct rig *r, unsigned ch, uint8_t v)
 
 uint8_t rig_bm_status(struct rig *r, unsigned ch)
 {
-	machine_lock(r->m);
-	uint8_t v = (uint8_t)piix_ide_bm_read(r->ide, 8 * ch + 2, 1);
-	machine_unlock(r->m);
-	return v;
+	return (uint8_t)rig_bm_read(r, 8 * ch + 2, 1);
 }
 
 void rig_bm_clear(struct rig *r, unsigned ch)

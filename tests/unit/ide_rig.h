@@ -18,8 +18,11 @@
 /* Task-file offsets. */
 enum { R_DATA, R_ERR, R_NSECT, R_LBAL, R_LBAM, R_LBAH, R_DEV, R_STATUS };
 
+#define RIG_BM_BASE 0xc000              /* where the rig puts BAR4 */
+
 struct rig {
 	struct machine *m;
+	struct pci_bus *bus;
 	struct piix_ide *ide;
 	struct blk *blk[PIIX_IDE_DRIVES];
 };
@@ -33,6 +36,8 @@ struct rig_prd {
 void rig_init(struct rig *r, const enum ide_kind kind[PIIX_IDE_DRIVES],
 	      struct blk *blk[PIIX_IDE_DRIVES]);
 void rig_fini(struct rig *r);
+/* Reset the machine, then program BAR4 and COMMAND as firmware would. */
+void rig_power_on(struct rig *r);
 
 uint32_t rig_in(struct rig *r, uint16_t port, unsigned size);
 void rig_out(struct rig *r, uint16_t port, unsigned size, uint32_t v);
@@ -55,7 +60,13 @@ void rig_cmd_chs(struct rig *r, uint16_t base, unsigned unit, uint8_t cmd, uint8
 void rig_cmd48(struct rig *r, uint16_t base, unsigned unit, uint8_t cmd, uint16_t count,
 	       uint64_t lba);
 
-/* Bus master of channel ch (0/1). */
+/* The IDE function's configuration space (PCI 00:01.1). */
+uint32_t rig_config_read(struct rig *r, unsigned off, unsigned size);
+void rig_config_write(struct rig *r, unsigned off, unsigned size, uint32_t v);
+
+/* Bus-master registers through BAR4: all 16 bytes, and per channel (0/1). */
+uint32_t rig_bm_read(struct rig *r, unsigned off, unsigned size);
+void rig_bm_write(struct rig *r, unsigned off, unsigned size, uint32_t v);
 void rig_prd_table(struct rig *r, uint32_t table, const struct rig_prd *e, unsigned n);
 void rig_bm_setup(struct rig *r, unsigned ch, uint32_t table, bool to_mem);
 void rig_bm_cmd(struct rig *r, unsigned ch, uint8_t v);

@@ -18,6 +18,7 @@
 #include "fake_machine.h"
 #include "ide_rig.h"
 #include "machine.h"
+#include "pci/pci.h"
 
 #define DISK_BYTES (8u << 20)
 #define DISK_SECTORS (DISK_BYTES / 512)
@@ -642,9 +643,7 @@ static void test_power_on_reset_waits_for_io(void **state)
 	 * reset must wait for it and then start clean. */
 	fake_blk_set_threaded(disk, 20000);
 	rig_cmd28(&R, PRI, 0, 0x20, 0, 8, 10);
-	machine_lock(R.m);
-	piix_ide_desc.reset(R.ide);
-	machine_unlock(R.m);
+	rig_power_on(&R);
 	assert_int_equal(fake_blk_pending(disk), 0);
 	assert_int_equal(rig_alt(&R, PRI), 0x50);
 	uint16_t id[256];
@@ -843,16 +842,12 @@ static void test_dma_stop_and_bus_master_off(void **state)
 	rig_prd_table(&R, TABLE, prd, 1);
 	rig_bm_setup(&R, 0, TABLE, true);
 	/* Bus mastering disabled in PCI: nothing moves until it is on. */
-	machine_lock(R.m);
-	ide_set_bus_master(piix_ide_channel(R.ide, 0), false);
-	machine_unlock(R.m);
+	rig_config_write(&R, PCI_COMMAND, 2, PCI_COMMAND_IO);
 	rig_cmd28(&R, PRI, 0, 0xc8, 0, 8, 0);
 	rig_bm_cmd(&R, 0, 0x09);
 	assert_int_equal(fake_blk_pending(disk), 0);
 	assert_int_equal(rig_alt(&R, PRI), 0x58);
-	machine_lock(R.m);
-	ide_set_bus_master(piix_ide_channel(R.ide, 0), true);
-	machine_unlock(R.m);
+	rig_config_write(&R, PCI_COMMAND, 2, PCI_COMMAND_IO | PCI_COMMAND_MASTER);
 	assert_int_equal(fake_blk_pending(disk), 1);
 	/* The host stops the engine with the request in flight: the data
 	 * lands, and since it was all of it the command completes. */
@@ -874,17 +869,12 @@ static void test_dma_stop_and_bus_master_off(void **state)
 
 static uint32_t bm_in(unsigned off, unsigned size)
 {
-	machine_lock(R.m);
-	uint32_t v = (uint32_t)piix_ide_bm_read(R.ide, off, size);
-	machine_unlock(R.m);
-	return v;
+	return rig_bm_read(&R, off, size);
 }
 
 static void bm_out(unsigned off, unsigned size, uint32_t v)
 {
-	machine_lock(R.m);
-	piix_ide_bm_write(R.ide, off, size, v);
-	machine_unlock(R.m);
+	rig_bm_write(&R, off, size, v);
 }
 
 static void test_bm_registers(void **state)
@@ -922,9 +912,7 @@ static void test_bm_registers(void **state)
 	assert_int_equal(bm_in(4, 4), 0x1000);
 	assert_int_equal(bm_in(12, 4), 0x2000);
 	/* A power-on reset clears them. */
-	machine_lock(R.m);
-	piix_ide_desc.reset(R.ide);
-	machine_unlock(R.m);
+	rig_power_on(&R);
 	assert_int_equal(bm_in(0, 4) | bm_in(4, 4) | bm_in(8, 4) | bm_in(12, 4), 0);
 	/* The interrupt bit latches the rising edge of the channel's INTRQ
 	 * and clears by writing one. */
@@ -933,6 +921,45 @@ static void test_bm_registers(void **state)
 	assert_int_equal(bm_in(10, 1), 0x00);
 	bm_out(2, 1, 0x04);
 	assert_int_equal(bm_in(2, 1), 0x00);
+}
+
+/* The PCI function: identity, IDETIM, and what COMMAND and IDETIM let
+ * through. */
+static void test_pci_function(void **state)
+{
+	assert_int_equal(rig_config_read(&R, PCI_CLASS_PROG, 1), 0x80);
+	assert_int_equal(rig_config_read(&R, PCI_CLASS_DEVICE, 2), 0x0101);
+	assert_int_equal(rig_config_read(&R, PCI_INTERRUPT_PIN, 1), 0);
+	assert_int_equal(rig_config_read(&R, PCI_BASE_ADDRESS_0 + 16, 4), RIG_BM_BASE | 1);
+	for (unsigned bar = 0; bar < 4; bar++)
+		assert_int_equal(rig_config_read(&R, PCI_BASE_ADDRESS_0 + 4 * bar, 4), 0);
+	/* IDETIM: decode enabled for both channels, timings writable. */
+	assert_int_equal(rig_config_read(&R, 0x40, 2), 0x8000);
+	assert_int_equal(rig_config_read(&R, 0x42, 2), 0x8000);
+	rig_config_write(&R, 0x40, 2, 0xa307);
+	assert_int_equal(rig_config_read(&R, 0x40, 2), 0xa307);
+	rig_config_write(&R, 0x44, 1, 0x5a);
+	assert_int_equal(rig_config_read(&R, 0x44, 1), 0x5a);
+	assert_int_equal(rig_alt(&R, PRI), 0x50);
+	/* IDETIM decode off: the primary floats, the bus master still works. */
+	rig_config_write(&R, 0x41, 1, 0x00);
+	assert_int_equal(rig_alt(&R, PRI), 0xff);
+	assert_int_equal(rig_inb(&R, PRI + R_STATUS), 0xff);
+	rig_outb(&R, PRI + R_STATUS, 0xec);
+	assert_false(fake_machine_irq_level(R.m, IRQ_PRI));
+	rig_config_write(&R, 0x40, 2, 0x8000);
+	assert_int_equal(rig_alt(&R, PRI), 0x50);
+	/* COMMAND.IO off: neither the channels nor BAR4 decode. */
+	rig_config_write(&R, PCI_COMMAND, 2, PCI_COMMAND_MASTER);
+	assert_int_equal(rig_alt(&R, PRI), 0xff);
+	assert_int_equal(rig_bm_read(&R, 4, 4), 0xffffffff);
+	rig_config_write(&R, PCI_COMMAND, 2, PCI_COMMAND_IO | PCI_COMMAND_MASTER);
+	assert_int_equal(rig_alt(&R, PRI), 0x50);
+	/* BAR4 moves: the registers follow. */
+	rig_bm_write(&R, 4, 4, 0x1234);
+	rig_config_write(&R, PCI_BASE_ADDRESS_0 + 16, 4, 0xd000);
+	assert_int_equal(rig_in(&R, 0xd004, 4), 0x1234);
+	assert_int_equal(rig_bm_read(&R, 4, 4), 0xffffffff);
 }
 
 /* ---- hostile port traffic ---------------------------------------------- */
@@ -1004,12 +1031,10 @@ static void test_random_register_traffic(void **state)
 			break;
 		case 4: {
 			unsigned off = (x >> 9) & 15;
-			machine_lock(R.m);
 			if (x & 0x100)
-				piix_ide_bm_write(R.ide, off, size, (x & 0x7000) ? v : TABLE);
+				rig_bm_write(&R, off, size, (x & 0x7000) ? v : TABLE);
 			else
-				piix_ide_bm_read(R.ide, off, size);
-			machine_unlock(R.m);
+				rig_bm_read(&R, off, size);
 			break;
 		}
 		case 5:
@@ -1112,6 +1137,7 @@ int main(void)
 		T(test_dma_hostile_tables),
 		T(test_dma_stop_and_bus_master_off),
 		T(test_bm_registers),
+		T(test_pci_function),
 		T(test_data_port_abuse),
 		T(test_random_register_traffic),
 		T(test_big_disk_lba48),

@@ -14,7 +14,11 @@
 
 #define PIIX_IDE_DRIVES 4               /* ide0..ide3 */
 
+struct pci_bus;
+
 struct piix_ide_params {
+	struct pci_bus *bus;
+	unsigned devfn;                 /* PCI_DEVFN(1, 1) on the PC */
 	/* ide0 primary master, ide1 primary slave, ide2 secondary master,
 	 * ide3 secondary slave. */
 	struct ide_drive_params drive[PIIX_IDE_DRIVES];
@@ -23,9 +27,7 @@ struct piix_ide_params {
 extern const struct device_desc piix_ide_desc;
 
 struct piix_ide;
+/* The channel (0 primary, 1 secondary), to change a CD's medium. */
 struct ide_channel *piix_ide_channel(struct piix_ide *p, unsigned index);
-/* Bus-master block (BAR4): 16 bytes, channel 0 at 0, channel 1 at 8. */
-uint64_t piix_ide_bm_read(struct piix_ide *p, unsigned offset, unsigned size);
-void piix_ide_bm_write(struct piix_ide *p, unsigned offset, unsigned size, uint64_t value);
 
 #endif
