@@ -4,7 +4,7 @@
 ;   1. the capabilities: vendor 8086, 3 timers, legacy route, 64-bit
 ;      counter, 10 ns period;
 ;   2. the main counter runs while enabled and stops while halted;
-;   3. timer 1 in the legacy replacement route, one-shot 1 ms ahead, raises
+;   3. timer 1 in the legacy replacement route, one-shot 20 ms ahead, raises
 ;      IRQ8: the slave 8259's IRR bit 0 is clear before the comparator and set
 ;      after it (the 8259 is the engine's: KVM's in-kernel one, or ours);
 ;   4. timer 2, level-triggered with its interrupt disabled, sets its bit in
@@ -87,12 +87,14 @@ pm:
 	mov dword [HPET+0x120], 4       ; timer 1: edge, interrupt enabled
 	mov dword [HPET+0x12C], 0
 	mov edi, [HPET+0xF0]
-	add edi, 100000                 ; 1 ms ahead
+	add edi, 2000000                ; 20 ms ahead: the write must land before it
 	mov [HPET+0x128], edi
 	call slave_irr
 	test al, 1
 	jnz fail
-	lea ebp, [edi + 1000000]        ; give up 10 ms after the comparator
+	; Give up 2 s after the comparator: a loaded host may run the timer
+	; thread late, and only a missing interrupt should fail the test.
+	lea ebp, [edi + 200000000]
 .wait3:	call slave_irr
 	test al, 1
 	jnz .fired3
@@ -108,9 +110,9 @@ pm:
 	mov dword [HPET+0x140], 0x2A02  ; timer 2: level, route 21, disabled
 	mov dword [HPET+0x14C], 0
 	mov edi, [HPET+0xF0]
-	add edi, 100000                 ; 1 ms: exits are slow on some hosts
+	add edi, 2000000                ; 20 ms: exits are slow on some hosts
 	mov [HPET+0x148], edi
-	lea ebp, [edi + 1000000]
+	lea ebp, [edi + 200000000]      ; 2 s, as above
 .wait4:	mov eax, [HPET+0x20]
 	test eax, 4
 	jnz .fired4

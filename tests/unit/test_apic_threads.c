@@ -9,6 +9,8 @@
  * something to look at.
  */
 #include <pthread.h>
+#include <sched.h>
+#include <stdatomic.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -28,7 +30,24 @@ struct vcpu_thread {
 	unsigned index;
 	unsigned sent, got_ipi, got_other;
 	_Atomic bool *stop;
+	_Atomic unsigned *vcpus_done;   /* vCPU threads past their rounds */
+	_Atomic unsigned *device_rounds;
 };
+
+/* Take and EOI everything deliverable now. */
+static void vcpu_drain(struct vcpu_thread *t, struct lapic *l, unsigned other)
+{
+	for (int v; (v = lapic_ack_interrupt(l)) >= 0;) {
+		if (v == 0x40 + (int)other)
+			t->got_ipi++;
+		else
+			t->got_other++;
+		if (v >= 0x20)
+			lapic_mmio_write(l, 0xb0, 0);   /* LAPIC vector: EOI */
+		else
+			fim_outb(t->f, 0x20, 0x20);    /* 8259 vector */
+	}
+}
 
 static void *vcpu_main(void *arg)
 {
@@ -46,19 +65,22 @@ static void *vcpu_main(void *arg)
 		lapic_mmio_read(l, 0x390);
 		if (n % 16 == 0)
 			lapic_set_cr8(l, (uint8_t)(n & 3));
-		for (int v; (v = lapic_ack_interrupt(l)) >= 0;) {
-			if (v == 0x40 + (int)other)
-				t->got_ipi++;
-			else
-				t->got_other++;
-			if (v >= 0x20)
-				lapic_mmio_write(l, 0xb0, 0);   /* LAPIC vector: EOI */
-			else
-				fim_outb(t->f, 0x20, 0x20);    /* 8259 vector */
-		}
+		vcpu_drain(t, l, other);
 		lapic_take_nmi(l);
 	}
+	/*
+	 * Keep taking interrupts until the partner has sent everything and the
+	 * device thread has run a while: on a loaded host one thread may finish
+	 * its rounds before the others start, and the checks below must not
+	 * depend on scheduling.
+	 */
 	lapic_set_cr8(l, 0);
+	atomic_fetch_add(t->vcpus_done, 1);
+	while (atomic_load(t->vcpus_done) < 2 || atomic_load(t->device_rounds) < 256) {
+		vcpu_drain(t, l, other);
+		sched_yield();
+	}
+	vcpu_drain(t, l, other);
 	return NULL;
 }
 
@@ -74,6 +96,7 @@ static void *devices_main(void *arg)
 		fim_irq(f, 16, (int)(n & 1));           /* PCI level pin */
 		fim_msi(f, 0xfee00000 | (n & 1) << 12, 0x61);
 		n++;
+		atomic_fetch_add(t->device_rounds, 1);
 	}
 	return NULL;
 }
@@ -98,10 +121,13 @@ static void test_threads(void **state)
 			lapic_mmio_write(l, 0x350, 0x700);
 	}
 	_Atomic bool stop = false;
+	_Atomic unsigned vcpus_done = 0, device_rounds = 0;
 	struct vcpu_thread t[3];
 	pthread_t th[3];
 	for (unsigned i = 0; i < 3; i++) {
-		t[i] = (struct vcpu_thread){ .f = f, .index = i, .stop = &stop };
+		t[i] = (struct vcpu_thread){ .f = f, .index = i, .stop = &stop,
+					     .vcpus_done = &vcpus_done,
+					     .device_rounds = &device_rounds };
 		assert_int_equal(pthread_create(&th[i], NULL, i < 2 ? vcpu_main : devices_main,
 						&t[i]), 0);
 	}
