@@ -10,7 +10,10 @@
 #   2. IMAGES/cd-boot.bin (images/tiny/cd_boot.asm) as the El Torito
 #      no-emulation image of an ISO built here with xorriso, next to the
 #      same disk, --boot d: SeaBIOS boots the CD over ATAPI although a
-#      bootable disk is there.
+#      bootable disk is there;
+#   3. IMAGES/idedma.elf (images/tiny/idedma.asm), no firmware: the PCI
+#      function, READ/WRITE DMA and READ DMA EXT on the disk and ATAPI DMA
+#      on the CD, completing on IRQ 14/15, as Linux's ata_piix drives them.
 #
 # SeaBIOS runs at about a million instructions per second on a KVM that is
 # not hardware-backed, so each boot is bounded by progress, not by a short
@@ -36,6 +39,7 @@ boot() {
 	name=$1
 	shift
 	out="$dir/$name.serial" log="$dir/$name.log"
+	: >"$out"
 	"$lodge" run --accel "$engine" --mem 64M --headless --debug-exit \
 		--serial "file:$out" --debug debugcon "$@" </dev/null 2>"$log" &
 	pid=$!
@@ -106,5 +110,13 @@ if boot cd --disk "$dir/disk.img" --cdrom "$dir/cd.iso" --boot d; then
 	expect cd "cd-boot: ok"
 fi
 
-[ $fail -eq 0 ] && echo "PASS ide-boot on $engine: SeaBIOS booted the IDE disk (PIO) and the El Torito CD (ATAPI)"
+if boot dma --multiboot "$images/idedma.elf" --disk "$dir/disk.img" --cdrom "$dir/cd.iso"; then
+	expect dma "idedma: PCI 00:01.1 8086:7010 class 010180, BAR4 at c000"
+	expect dma "idedma: READ DMA of 16 sectors on IRQ 14 ok"
+	expect dma "idedma: WRITE DMA and READ DMA EXT ok"
+	expect dma "idedma: ATAPI READ(10) by DMA on IRQ 15 ok"
+fi
+
+[ $fail -eq 0 ] && echo "PASS ide-boot on $engine: SeaBIOS booted the IDE disk (PIO) and the" \
+	"El Torito CD (ATAPI); bus-master DMA with interrupts on both"
 exit $fail
