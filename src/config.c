@@ -325,6 +325,7 @@ BOOL_SETTER(set_headless, headless)
 BOOL_SETTER(set_strict_io, strict_io)
 BOOL_SETTER(set_debug_exit, debug_exit)
 BOOL_SETTER(set_boot_menu, boot_menu)
+BOOL_SETTER(set_icount, icount)
 
 static int set_debug(struct config *cfg, const char *v, const struct where *w,
 		     char *err, size_t errlen)
@@ -440,6 +441,8 @@ static const struct setting settings[] = {
 	  "stop the VM on an access to an unclaimed port or address (for tests)" },
 	{ "machine", "debug-exit", "debug-exit", no_argument, set_debug_exit, NULL,
 	  "enable the test exit device: a write of V to port 0xf4 exits with (V<<1)|1" },
+	{ "machine", "icount", "icount", no_argument, set_icount, NULL,
+	  "software CPU: guest time follows retired instructions (reproducible runs)" },
 	{ "boot", "kernel", "kernel", required_argument, set_kernel, "FILE",
 	  "Linux bzImage to boot directly, without firmware" },
 	{ "boot", "initrd", "initrd", required_argument, set_initrd, "FILE",

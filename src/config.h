@@ -74,6 +74,7 @@ struct config {
 	bool headless;
 	bool strict_io;
 	bool debug_exit;
+	bool icount;                    /* guest time from retired instructions (emu) */
 	char *debug_tags;               /* --debug TAGS */
 	struct config_type_at type_at[CONFIG_MAX_TYPE_AT];
 	unsigned ntype_at;
