@@ -9,17 +9,19 @@ build=(cmake make gcc nasm pkg-config)
 libs=(libuv1-dev libinih-dev libzydis-dev libcmocka-dev libsdl2-dev libslirp-dev
       libcjson-dev libpng-dev zlib1g-dev)
 firmware=(seabios ipxe-qemu)
-# The test/demo Linux guest is assembled from Debian packages (images/build-linux.sh).
-guest=(busybox-static cpio xz-utils zstd kmod)
-# ISO images for the CD-ROM boot tests (El Torito).
-media=(xorriso)
+# The test/demo Linux guest and the test CD and disk are assembled from Debian
+# packages (images/build-linux.sh, build-iso.sh, build-disk.sh): busybox, the
+# kernel's modules, a static workload (gcc, libc6-dev), isolinux on an ISO
+# (xorriso), GRUB on an MBR disk with ext4 (fdisk's sfdisk, e2fsprogs), all
+# without root or mounts.
+guest=(busybox-static cpio xz-utils zstd kmod libc6-dev isolinux syslinux-common xorriso
+       grub-pc-bin fdisk e2fsprogs)
 # Peers used by interop tests and benchmarks (qemu-img, vhdimount, qemu-system-x86_64).
 peers=(qemu-utils qemu-system-x86 libvhdi-utils)
 # Fuzz targets are built with clang's libFuzzer.
 fuzz=(clang libclang-rt-14-dev)
 
-want=("${build[@]}" "${libs[@]}" "${firmware[@]}" "${guest[@]}" "${media[@]}" "${peers[@]}"
-      "${fuzz[@]}")
+want=("${build[@]}" "${libs[@]}" "${firmware[@]}" "${guest[@]}" "${peers[@]}" "${fuzz[@]}")
 if [ "${LODGE_DEPS_EXTRA:-}" != "" ]; then
 	# shellcheck disable=SC2206
 	want+=(${LODGE_DEPS_EXTRA})
