@@ -308,13 +308,65 @@ static int set_option_rom(struct config *cfg, const char *v, const struct where 
 	return 0;
 }
 
+static const char *const drive_position[CONFIG_MAX_DRIVES] = {
+	"primary master", "primary slave", "secondary master", "secondary slave",
+};
+
+const char *config_drive_position(unsigned index)
+{
+	return index < CONFIG_MAX_DRIVES ? drive_position[index] : "?";
+}
+
+/* A drive's image at IDE position w->index; two settings may not claim one
+ * position (a VM file's [cdrom] and [ide2], say). */
+static int put_drive(struct config *cfg, const char *v, enum config_media media,
+		     const struct where *w, char *err, size_t errlen)
+{
+	struct config_drive *d = &cfg->drive[w->index];
+	if (!*v)
+		return fail(err, errlen, w, "the %s file name is empty",
+			    media == MEDIA_CDROM ? "CD/DVD image" : "disk");
+	if (d->file.path)
+		return fail(err, errlen, w, "the IDE %s already holds '%s' (from %s)",
+			    drive_position[w->index], d->file.path, d->file.origin);
+	set_path(&d->file, v, w);
+	d->media = media;
+	return 0;
+}
+
 static int set_drive_file(struct config *cfg, const char *v, const struct where *w,
 			  char *err, size_t errlen)
 {
-	if (!*v)
-		return fail(err, errlen, w, "the disk file name is empty");
-	set_path(&cfg->drive[w->index].file, v, w);
+	/* [ideN] media= may come before or after file=: keep what it said. */
+	return put_drive(cfg, v, cfg->drive[w->index].media, w, err, errlen);
+}
+
+static int set_drive_media(struct config *cfg, const char *v, const struct where *w,
+			   char *err, size_t errlen)
+{
+	if (!strcmp(v, "disk"))
+		cfg->drive[w->index].media = MEDIA_DISK;
+	else if (!strcmp(v, "cdrom"))
+		cfg->drive[w->index].media = MEDIA_CDROM;
+	else
+		return fail(err, errlen, w, "media '%s' is not disk or cdrom", v);
 	return 0;
+}
+
+/* --cdrom FILE, [cdrom] file=: the secondary master if free (where SeaBIOS,
+ * Windows and Linux installers expect a PC's CD drive), else the first free
+ * position. */
+static int set_cdrom_file(struct config *cfg, const char *v, const struct where *w,
+			  char *err, size_t errlen)
+{
+	struct where at = *w;
+	at.index = CONFIG_CDROM_POSITION;
+	for (unsigned i = 0; cfg->drive[at.index].file.path && i < CONFIG_MAX_DRIVES; i++)
+		at.index = (int)i;
+	if (cfg->drive[at.index].file.path)
+		return fail(err, errlen, w, "all %d IDE positions already hold a drive",
+			    CONFIG_MAX_DRIVES);
+	return put_drive(cfg, v, MEDIA_CDROM, &at, err, errlen);
 }
 
 static int set_drive_bool(bool *field, const char *v, const struct where *w, char *err,
@@ -346,7 +398,7 @@ static int set_disk_flag(struct config *cfg, const char *v, const struct where *
 			continue;
 		struct where at = *w;
 		at.index = (int)i;
-		return set_drive_file(cfg, v, &at, err, errlen);
+		return put_drive(cfg, v, MEDIA_DISK, &at, err, errlen);
 	}
 	return fail(err, errlen, w, "all %d IDE positions already hold a drive", CONFIG_MAX_DRIVES);
 }
@@ -532,6 +584,9 @@ static const struct setting settings[] = {
 	{ "ide", "file", NULL, required_argument, set_drive_file, NULL, NULL },
 	{ "ide", "undo", NULL, required_argument, set_drive_undo, NULL, NULL },
 	{ "ide", "readonly", NULL, required_argument, set_drive_readonly, NULL, NULL },
+	{ "ide", "media", NULL, required_argument, set_drive_media, NULL, NULL },
+	{ "cdrom", "file", "cdrom", required_argument, set_cdrom_file, "FILE",
+	  "CD/DVD image (ISO) in the secondary master position" },
 	{ NULL, NULL, "disk", required_argument, set_disk_flag, "FILE",
 	  "disk image (VHD, raw) in the next free IDE position (repeatable)" },
 	{ NULL, NULL, "undo", no_argument, set_undo_flag, NULL,
@@ -811,7 +866,7 @@ int config_parse_run(struct config *cfg, int argc, char **argv, char *err, size_
 	if (!cfg->name)
 		replace_str(&cfg->name, "lodge");
 	for (unsigned i = 0; cfg->undo_all && i < CONFIG_MAX_DRIVES; i++)
-		if (cfg->drive[i].file.path)
+		if (cfg->drive[i].file.path && cfg->drive[i].media == MEDIA_DISK)
 			cfg->drive[i].undo = true;
 	return 0;
 }
@@ -854,6 +909,12 @@ int config_validate(const struct config *cfg, char *err, size_t errlen)
 		if (check_file(&d->file, "disk", err, errlen))
 			return -1;
 		snprintf(w.text, sizeof(w.text), "%s", d->file.origin);
+		if (d->media == MEDIA_CDROM) {
+			if (d->undo)
+				return fail(err, errlen, &w, "'%s' is a CD/DVD image, which is "
+					    "read-only: undo applies to disks", d->file.path);
+			continue;
+		}
 		if (d->undo && d->read_only)
 			return fail(err, errlen, &w, "disk '%s' cannot be both read-only and have an "
 				    "undo disk", d->file.path);

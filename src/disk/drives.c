@@ -32,10 +32,6 @@ struct drives {
 	} undo[CONFIG_MAX_DRIVES];
 };
 
-static const char *const drive_names[CONFIG_MAX_DRIVES] = {
-	"primary master", "primary slave", "secondary master", "secondary slave",
-};
-
 int drives_open(struct machine *m)
 {
 	struct drives *d = calloc(1, sizeof(*d));
@@ -47,7 +43,7 @@ int drives_open(struct machine *m)
 		char err[1024];
 		if (!cd->file.path)
 			continue;
-		struct blk_opts o = { .read_only = cd->read_only };
+		struct blk_opts o = { .read_only = cd->read_only || cd->media == MEDIA_CDROM };
 		const char *path = cd->file.path;
 		if (cd->undo) {
 			int rc = undo_begin(path, d->undo[i].vud, sizeof(d->undo[i].vud),
@@ -65,7 +61,7 @@ int drives_open(struct machine *m)
 			log_err("disk", "%s: %s", cd->file.origin, err);
 			return rc == -ENOMEM ? rc : -EINVAL;
 		}
-		log_info("disk", "%s: %s (%s, %llu MiB%s)", drive_names[i], path,
+		log_info("disk", "%s: %s (%s, %llu MiB%s)", config_drive_position(i), path,
 			 blk_format_name(m->drive[i]),
 			 (unsigned long long)(blk_size(m->drive[i]) >> 20),
 			 blk_is_read_only(m->drive[i]) ? ", read-only" :

@@ -1,7 +1,8 @@
 /*
  * Unit tests for the drive settings of config.c: [ide0]..[ide3] sections,
- * --disk (next free position), --undo (every drive), --on-exit and
- * [machine] on-exit, and the one-sentence errors for bad values and files.
+ * --disk (next free position), --cdrom and [cdrom] (secondary master first),
+ * --undo (every disk), --on-exit and [machine] on-exit, and the one-sentence
+ * errors for bad values and files.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -10,6 +11,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 #include <cmocka.h>
 
@@ -112,11 +114,75 @@ static void test_drive_errors(void **state)
 	config_free(&cfg);
 }
 
+static void test_cdrom(void **state)
+{
+	struct config cfg;
+	char err[512];
+	char disk[512], iso[512];
+	write_file("d.vhd", "x");
+	write_file("cd.iso", "x");
+	chmod(write_file("ro.iso", "x"), 0444);
+	snprintf(disk, sizeof(disk), "%s", disk_tmp_path("d.vhd"));
+	snprintf(iso, sizeof(iso), "%s", disk_tmp_path("cd.iso"));
+
+	/* --cdrom takes the secondary master whatever the flag order; --undo
+	 * leaves the CD alone, and a read-only ISO is fine. */
+	assert_int_equal(parse(&cfg, err, sizeof(err), "--cdrom", disk_tmp_path("ro.iso"),
+			       "--disk", disk, "--disk", disk, "--disk", disk, "--undo", NULL), 0);
+	assert_int_equal(cfg.drive[2].media, MEDIA_CDROM);
+	assert_false(cfg.drive[2].undo);
+	assert_string_equal(cfg.drive[2].file.origin, "--cdrom");
+	assert_int_equal(cfg.drive[0].media, MEDIA_DISK);
+	assert_int_equal(cfg.drive[3].media, MEDIA_DISK);
+	assert_true(cfg.drive[0].undo && cfg.drive[1].undo && cfg.drive[3].undo);
+	assert_int_equal(config_validate(&cfg, err, sizeof(err)), 0);
+	config_free(&cfg);
+
+	/* Three disks first: the CD goes to the one position left. */
+	assert_int_equal(parse(&cfg, err, sizeof(err), "--disk", disk, "--disk", disk, "--disk",
+			       disk, "--cdrom", iso, NULL), 0);
+	assert_int_equal(cfg.drive[2].media, MEDIA_DISK);
+	assert_int_equal(cfg.drive[3].media, MEDIA_CDROM);
+	config_free(&cfg);
+
+	/* [cdrom] in a VM file; [ideN] media=cdrom before or after file=. */
+	const char *vm = write_file("cd.lodge", "[cdrom]\nfile = cd.iso\n"
+				    "[ide1]\nmedia = cdrom\nfile = cd.iso\n"
+				    "[ide3]\nfile = cd.iso\nmedia = cdrom\n");
+	assert_int_equal(parse(&cfg, err, sizeof(err), (char *)vm, NULL), 0);
+	assert_string_equal(cfg.drive[2].file.path, iso);
+	assert_int_equal(cfg.drive[1].media, MEDIA_CDROM);
+	assert_int_equal(cfg.drive[2].media, MEDIA_CDROM);
+	assert_int_equal(cfg.drive[3].media, MEDIA_CDROM);
+	config_free(&cfg);
+
+	/* Two settings for one position name both. */
+	vm = write_file("clash.lodge", "[cdrom]\nfile = cd.iso\n[ide2]\nfile = d.vhd\n");
+	assert_int_equal(parse(&cfg, err, sizeof(err), (char *)vm, NULL), -1);
+	assert_non_null(strstr(err, "clash.lodge:4: the IDE secondary master already holds"));
+	assert_non_null(strstr(err, "(from "));
+	assert_non_null(strstr(err, "clash.lodge:2)"));
+	config_free(&cfg);
+
+	vm = write_file("media.lodge", "[ide0]\nmedia = floppy\n");
+	assert_int_equal(parse(&cfg, err, sizeof(err), (char *)vm, NULL), -1);
+	assert_non_null(strstr(err, "media.lodge:2: media 'floppy' is not disk or cdrom"));
+	config_free(&cfg);
+
+	/* undo=true on a CD is a mistake worth one sentence. */
+	vm = write_file("cdundo.lodge", "[ide2]\nmedia = cdrom\nfile = cd.iso\nundo = true\n");
+	assert_int_equal(parse(&cfg, err, sizeof(err), (char *)vm, NULL), 0);
+	assert_int_equal(config_validate(&cfg, err, sizeof(err)), -1);
+	assert_non_null(strstr(err, "is a CD/DVD image, which is read-only: undo applies to disks"));
+	config_free(&cfg);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_ide_sections_and_flags),
 		cmocka_unit_test(test_drive_errors),
+		cmocka_unit_test(test_cdrom),
 	};
 	return cmocka_run_group_tests(tests, disk_tmp_group_setup, disk_tmp_group_teardown);
 }
