@@ -26,6 +26,7 @@ start:
         jmp main
 
 %include "lib/serial.inc"
+%include "lib/bios.inc"
 
 fail:
         PRINT "cd-boot: FAIL "
@@ -34,6 +35,7 @@ fail:
         EXIT EXIT_FAIL
 
 main:
+        call bios_settle
         PRINT "cd-boot: loaded from drive "
         movzx eax, byte [drive]
         HEX eax, 2

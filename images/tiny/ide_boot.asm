@@ -59,6 +59,7 @@ stage2_magic:
         db "STG2"
 
 %include "lib/serial.inc"
+%include "lib/bios.inc"
 
 ; fail: print the step named at SI and leave.
 fail:
@@ -68,6 +69,7 @@ fail:
         EXIT EXIT_FAIL
 
 main:
+        call bios_settle
         PRINT "ide-boot: stage 2 loaded by CHS from drive "
         movzx eax, byte [drive]
         HEX eax, 2
