@@ -1,11 +1,12 @@
 # Thin wrapper over CMake: the two quick-start commands and an install target.
 #   make demo    install what is missing, build, prepare the demo guest, run it
-#   make check   install what is missing, build, run every test
+#   make check   install what is missing, build, build the guest media, run every test
+#   make guest-media   only the test Linux, CD and disk images (images/cache)
 BUILD  ?= build
 JOBS   ?= $(shell nproc 2>/dev/null || echo 2)
 CMAKE_FLAGS ?=
 
-.PHONY: all deps build check demo install clean guest-linux
+.PHONY: all deps build check demo install clean guest-linux guest-media
 
 all: build
 
@@ -19,7 +20,13 @@ build: deps
 guest-linux: deps
 	@images/build-linux.sh
 
-check: build guest-linux
+# The media the integration tests boot: each script is instant when its
+# image is up to date (build-iso.sh and build-disk.sh build the Linux first).
+guest-media: guest-linux
+	@images/build-iso.sh
+	@images/build-disk.sh
+
+check: build guest-media
 	@cd $(BUILD) && ctest --output-on-failure -j $(JOBS)
 
 demo: build guest-linux

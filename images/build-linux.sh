@@ -4,37 +4,40 @@
 #
 #   cache/vmlinuz            Debian 12's stock kernel (the linux-image-6.1.0-*
 #                            package linux-image-amd64 depends on today)
-#   cache/initramfs.cpio.gz  busybox-static + images/linux/init + the modules
-#                            listed in images/linux/modules and their deps
+#   cache/initramfs.cpio.gz  busybox-static + images/linux/init and lodge-run
+#                            + the modules listed in images/linux/modules and
+#                            their deps + lodge-cpu + /lodge/known.bin
+#   cache/lodge-cpu          images/linux/lodge-cpu.c, static: the guests' CPU
+#                            workload, and the host's reference for its output
+#   cache/known.bin          1 MiB from `lodge-cpu bytes 7`: the file whose
+#                            sha256 the tests check on every medium
 #
 # Nothing is installed: the kernel .deb is fetched with `apt-get download`
 # and unpacked with `dpkg-deb -x`. Re-running is instant when nothing
 # changed (the kernel version and the inputs' checksums are in a stamp file).
-# Needs busybox-static, cpio and kmod (scripts/deps.sh installs them).
+# Needs busybox-static, cpio, kmod, gcc and libc6-dev (scripts/deps.sh).
 # LODGE_IMAGE_CACHE overrides the cache folder.
 set -euo pipefail
 
-here=$(cd "$(dirname "$0")" && pwd)
-cache=${LODGE_IMAGE_CACHE:-$here/cache}
+me=build-linux
+# shellcheck source-path=SCRIPTDIR source=lib.sh
+. "$(dirname "$0")/lib.sh"
 busybox=/bin/busybox
 
-say() { echo "build-linux: $*"; }
-die() { echo "build-linux: $*" >&2; exit 1; }
-
-for tool in apt-get apt-cache dpkg-deb cpio gzip depmod modprobe sha256sum; do
-	command -v "$tool" >/dev/null || die "$tool is missing; run scripts/deps.sh"
-done
-[ -x "$busybox" ] || die "$busybox is missing; run scripts/deps.sh (package busybox-static)"
+need_tools apt-get apt-cache dpkg-deb cpio gzip depmod modprobe sha256sum gcc
+need_file "$busybox" busybox-static
 
 mkdir -p "$cache"
-inputs=$(cat "$0" "$here/linux/init" "$here/linux/modules" | sha256sum | cut -d' ' -f1)
+inputs=$(inputs_hash "$0" "$here/lib.sh" "$here/linux/init" "$here/linux/lodge-run" "$busybox" \
+	"$here/linux/modules" "$here/linux/lodge-cpu.c")
+outputs=("$cache/vmlinuz" "$cache/initramfs.cpio.gz" "$cache/lodge-cpu" "$cache/known.bin")
 
 # Up to date: built from these inputs, and apt's package lists have not
 # changed since (only they can point linux-image-amd64 at a new kernel).
-if [ -f "$cache/linux.stamp" ] && [ "$(cut -d' ' -f2 "$cache/linux.stamp")" = "$inputs" ] &&
-   [ -f "$cache/vmlinuz" ] && [ -f "$cache/initramfs.cpio.gz" ] &&
+old_kver=$(cut -s -d' ' -f1 "$cache/linux.stamp" 2>/dev/null || true)
+if [ -n "$old_kver" ] && fresh "$cache/linux.stamp" "$old_kver $inputs" "${outputs[@]}" &&
    [ -z "$(find /var/lib/apt/lists -maxdepth 1 -name '*Packages*' -newer "$cache/linux.stamp" 2>/dev/null | head -n 1)" ]; then
-	say "up to date (Linux $(cut -d' ' -f1 "$cache/linux.stamp")) in $cache"
+	say "up to date (Linux $old_kver) in $cache"
 	exit 0
 fi
 
@@ -44,8 +47,7 @@ pkg=$(apt-cache depends linux-image-amd64 2>/dev/null |
 [ -n "$pkg" ] || die "apt does not know linux-image-amd64; run apt-get update"
 kver=${pkg#linux-image-}
 stamp="$kver $inputs"
-if [ -f "$cache/linux.stamp" ] && [ "$(cat "$cache/linux.stamp")" = "$stamp" ] &&
-   [ -f "$cache/vmlinuz" ] && [ -f "$cache/initramfs.cpio.gz" ]; then
+if fresh "$cache/linux.stamp" "$stamp" "${outputs[@]}"; then
 	touch "$cache/linux.stamp"
 	say "up to date (Linux $kver) in $cache"
 	exit 0
@@ -78,16 +80,24 @@ if [ ! -f "$tree/lib/modules/$kver/modules.dep" ]; then
 fi
 [ -f "$tree/boot/vmlinuz-$kver" ] || die "$deb has no boot/vmlinuz-$kver"
 
-# 3. The initramfs: busybox, /init, the modules and what they depend on.
+# 3. The CPU workload, and the known file made with it.
+say "compiling lodge-cpu (gcc -static -O2)"
+gcc -static -O2 -Wall -Wextra -o "$cache/lodge-cpu.new" "$here/linux/lodge-cpu.c"
+mv "$cache/lodge-cpu.new" "$cache/lodge-cpu"
+"$cache/lodge-cpu" bytes 7 1048576 >"$cache/known.bin"
+
+# 4. The initramfs: busybox, /init, the modules and what they depend on.
 say "assembling the initramfs"
 root=$(mktemp -d "$cache/initramfs.XXXXXX")
 trap 'rm -rf "$root"' EXIT
-mkdir -p "$root"/{bin,dev,proc,sys,tmp,etc,lib/modules/"$kver"}
+mkdir -p "$root"/{bin,dev,proc,sys,tmp,etc,mnt,lodge,lib/modules/"$kver"}
 cp "$busybox" "$root/bin/busybox"
 for applet in $("$busybox" --list); do
 	[ "$applet" = busybox ] || ln -s busybox "$root/bin/$applet"
 done
 install -m 0755 "$here/linux/init" "$root/init"
+install -m 0755 "$here/linux/lodge-run" "$cache/lodge-cpu" "$root/bin/"
+cp "$cache/known.bin" "$root/lodge/known.bin"
 grep -Ev '^[[:space:]]*(#|$)' "$here/linux/modules" >"$root/etc/lodge-modules"
 
 count=0
@@ -115,5 +125,4 @@ cp "$tree/boot/vmlinuz-$kver" "$cache/vmlinuz-$kver"
 ln -sfn "vmlinuz-$kver" "$cache/vmlinuz"
 ln -sfn "initramfs-$kver.cpio.gz" "$cache/initramfs.cpio.gz"
 echo "$stamp" >"$cache/linux.stamp"
-say "done: $cache/vmlinuz ($(du -k "$cache/vmlinuz-$kver" | cut -f1) KiB)," \
-	"$cache/initramfs.cpio.gz ($(du -k "$cache/initramfs-$kver.cpio.gz" | cut -f1) KiB)"
+say "done: $cache/vmlinuz ($(kib "$cache/vmlinuz")), $cache/initramfs.cpio.gz ($(kib "$cache/initramfs.cpio.gz"))"

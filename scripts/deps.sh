@@ -9,10 +9,16 @@ build=(cmake make gcc nasm pkg-config)
 libs=(libuv1-dev libinih-dev libzydis-dev libcmocka-dev libsdl2-dev libslirp-dev
       libcjson-dev libpng-dev zlib1g-dev)
 firmware=(seabios ipxe-qemu)
-# The test/demo Linux guest is assembled from Debian packages (images/build-linux.sh).
-guest=(busybox-static cpio xz-utils zstd kmod)
-# Peers used by interop tests and benchmarks (qemu-img, vhdimount, qemu-system-x86_64).
-peers=(qemu-utils qemu-system-x86 libvhdi-utils)
+# The test/demo Linux guest and the test CD and disk are assembled from Debian
+# packages (images/build-linux.sh, build-iso.sh, build-disk.sh): busybox, the
+# kernel's modules, a static workload (gcc, libc6-dev), isolinux on an ISO
+# (xorriso), GRUB on an MBR disk with ext4 (fdisk's sfdisk, e2fsprogs), all
+# without root or mounts.
+guest=(busybox-static cpio xz-utils zstd kmod libc6-dev isolinux syslinux-common xorriso
+       grub-pc-bin fdisk e2fsprogs)
+# Peers used by interop tests and benchmarks (qemu-img, vhdiinfo and pyvhdi for
+# libvhdi, qemu-system-x86_64); script(1) gives the disk tests a terminal.
+peers=(qemu-utils qemu-system-x86 libvhdi-utils python3-libvhdi bsdutils)
 # Fuzz targets are built with clang's libFuzzer.
 fuzz=(clang libclang-rt-14-dev)
 

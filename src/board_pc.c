@@ -18,6 +18,9 @@
 #include "boot/bios.h"
 #include "boot/boot.h"
 #include "chardev.h"
+#include "disk/blk.h"
+#include "disk/drives.h"
+#include "ide/piix_ide.h"
 #include "isa/debugexit.h"
 #include "isa/debugport.h"
 #include "isa/fw_cfg.h"
@@ -228,15 +231,34 @@ int board_pc_build(struct machine *m)
 	if (!b->pm)
 		return -ENOMEM;
 
+	/* Disk images, before the controllers that will take them and the
+	 * CMOS that describes them. */
+	rc = drives_open(m);
+	if (rc)
+		return rc;
+	/* The PIIX IDE function takes the four positions; an empty position
+	 * has no device (the BIOS and the OS see nothing there). */
+	struct piix_ide_params ide = { .bus = b->pci, .devfn = DEVFN_IDE };
+	uint64_t disks[BIOS_CMOS_DISKS] = { 0 };
+	for (unsigned i = 0; i < CONFIG_MAX_DRIVES && i < PIIX_IDE_DRIVES; i++) {
+		if (!m->drive[i])
+			continue;
+		bool cd = m->cfg->drive[i].media == MEDIA_CDROM;
+		ide.drive[i].kind = cd ? IDE_CDROM : IDE_DISK;
+		ide.drive[i].blk = m->drive[i];
+		if (!cd)
+			disks[i] = blk_size(m->drive[i]);
+	}
+	if (!machine_add_device(m, &piix_ide_desc, &ide))
+		return -ENOMEM;
+
 	/* Devices that raise interrupts, after the interrupt controllers. */
 	b->rtc = machine_add_device(m, &rtc_desc, NULL);
 	if (!b->rtc)
 		return -ENOMEM;
 	board_pc_cmos(m, b->rtc);
 
-	/* What the BIOS learns about this machine: fw_cfg and CMOS. No disks
-	 * yet: the IDE controller reports them when it lands. */
-	const uint64_t disks[BIOS_CMOS_DISKS] = { 0 };
+	/* What the BIOS learns about this machine: fw_cfg and CMOS. */
 	bios_cmos_fill(m, b->rtc, disks);
 	b->fw_cfg = machine_add_device(m, &fw_cfg_desc, NULL);
 	if (!b->fw_cfg)

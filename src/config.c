@@ -308,6 +308,122 @@ static int set_option_rom(struct config *cfg, const char *v, const struct where 
 	return 0;
 }
 
+static const char *const drive_position[CONFIG_MAX_DRIVES] = {
+	"primary master", "primary slave", "secondary master", "secondary slave",
+};
+
+const char *config_drive_position(unsigned index)
+{
+	return index < CONFIG_MAX_DRIVES ? drive_position[index] : "?";
+}
+
+/* A drive's image at IDE position w->index; two settings may not claim one
+ * position (a VM file's [cdrom] and [ide2], say). */
+static int put_drive(struct config *cfg, const char *v, enum config_media media,
+		     const struct where *w, char *err, size_t errlen)
+{
+	struct config_drive *d = &cfg->drive[w->index];
+	if (!*v)
+		return fail(err, errlen, w, "the %s file name is empty",
+			    media == MEDIA_CDROM ? "CD/DVD image" : "disk");
+	if (d->file.path)
+		return fail(err, errlen, w, "the IDE %s already holds '%s' (from %s)",
+			    drive_position[w->index], d->file.path, d->file.origin);
+	set_path(&d->file, v, w);
+	d->media = media;
+	return 0;
+}
+
+static int set_drive_file(struct config *cfg, const char *v, const struct where *w,
+			  char *err, size_t errlen)
+{
+	/* [ideN] media= may come before or after file=: keep what it said. */
+	return put_drive(cfg, v, cfg->drive[w->index].media, w, err, errlen);
+}
+
+static int set_drive_media(struct config *cfg, const char *v, const struct where *w,
+			   char *err, size_t errlen)
+{
+	if (!strcmp(v, "disk"))
+		cfg->drive[w->index].media = MEDIA_DISK;
+	else if (!strcmp(v, "cdrom"))
+		cfg->drive[w->index].media = MEDIA_CDROM;
+	else
+		return fail(err, errlen, w, "media '%s' is not disk or cdrom", v);
+	return 0;
+}
+
+/* --cdrom FILE, [cdrom] file=: the secondary master if free (where SeaBIOS,
+ * Windows and Linux installers expect a PC's CD drive), else the first free
+ * position. */
+static int set_cdrom_file(struct config *cfg, const char *v, const struct where *w,
+			  char *err, size_t errlen)
+{
+	struct where at = *w;
+	at.index = CONFIG_CDROM_POSITION;
+	for (unsigned i = 0; cfg->drive[at.index].file.path && i < CONFIG_MAX_DRIVES; i++)
+		at.index = (int)i;
+	if (cfg->drive[at.index].file.path)
+		return fail(err, errlen, w, "all %d IDE positions already hold a drive",
+			    CONFIG_MAX_DRIVES);
+	return put_drive(cfg, v, MEDIA_CDROM, &at, err, errlen);
+}
+
+static int set_drive_bool(bool *field, const char *v, const struct where *w, char *err,
+			  size_t errlen)
+{
+	if (config_parse_bool(v, field))
+		return fail(err, errlen, w, "'%s' is not true or false", v);
+	return 0;
+}
+
+static int set_drive_undo(struct config *cfg, const char *v, const struct where *w,
+			  char *err, size_t errlen)
+{
+	return set_drive_bool(&cfg->drive[w->index].undo, v, w, err, errlen);
+}
+
+static int set_drive_readonly(struct config *cfg, const char *v, const struct where *w,
+			      char *err, size_t errlen)
+{
+	return set_drive_bool(&cfg->drive[w->index].read_only, v, w, err, errlen);
+}
+
+/* --disk FILE: the first IDE position the file and earlier flags left empty. */
+static int set_disk_flag(struct config *cfg, const char *v, const struct where *w,
+			 char *err, size_t errlen)
+{
+	for (unsigned i = 0; i < CONFIG_MAX_DRIVES; i++) {
+		if (cfg->drive[i].file.path)
+			continue;
+		struct where at = *w;
+		at.index = (int)i;
+		return put_drive(cfg, v, MEDIA_DISK, &at, err, errlen);
+	}
+	return fail(err, errlen, w, "all %d IDE positions already hold a drive", CONFIG_MAX_DRIVES);
+}
+
+static int set_undo_flag(struct config *cfg, const char *v, const struct where *w,
+			 char *err, size_t errlen)
+{
+	cfg->undo_all = true;
+	return 0;
+}
+
+static int set_on_exit(struct config *cfg, const char *v, const struct where *w,
+		       char *err, size_t errlen)
+{
+	if (!strcmp(v, "commit"))
+		cfg->on_exit = ON_EXIT_COMMIT;
+	else if (!strcmp(v, "discard"))
+		cfg->on_exit = ON_EXIT_DISCARD;
+	else if (!strcmp(v, "keep"))
+		cfg->on_exit = ON_EXIT_KEEP;
+	else
+		return fail(err, errlen, w, "'%s' is not commit, discard or keep", v);
+	return 0;
+}
+
 #define BOOL_SETTER(fn, field)                                                 \
 	static int fn(struct config *cfg, const char *v, const struct where *w, \
 		      char *err, size_t errlen)                                \
@@ -462,7 +578,19 @@ static const struct setting settings[] = {
 	  "let the BIOS offer its boot menu (press ESC during POST)" },
 	{ "boot", "option-rom", "option-rom", required_argument, set_option_rom, "FILE",
 	  "option ROM the BIOS runs after the PCI ROMs (repeatable)" },
+	{ "machine", "on-exit", "on-exit", required_argument, set_on_exit, "commit|discard|keep",
+	  "what to do with undo disks at power-off (default: ask on a terminal, else keep)" },
 	{ "serial", "mode", NULL, required_argument, set_serial_mode, NULL, NULL },
+	{ "ide", "file", NULL, required_argument, set_drive_file, NULL, NULL },
+	{ "ide", "undo", NULL, required_argument, set_drive_undo, NULL, NULL },
+	{ "ide", "readonly", NULL, required_argument, set_drive_readonly, NULL, NULL },
+	{ "ide", "media", NULL, required_argument, set_drive_media, NULL, NULL },
+	{ "cdrom", "file", "cdrom", required_argument, set_cdrom_file, "FILE",
+	  "CD/DVD image (ISO) in the secondary master position" },
+	{ NULL, NULL, "disk", required_argument, set_disk_flag, "FILE",
+	  "disk image (VHD, raw) in the next free IDE position (repeatable)" },
+	{ NULL, NULL, "undo", no_argument, set_undo_flag, NULL,
+	  "keep every disk unchanged: writes go to undo disks (NAME.vud)" },
 	{ NULL, NULL, "serial", required_argument, set_serial_flag, "[N=]stdio|file:PATH|none",
 	  "serial port N (0-3, default 0 = COM1) back-end (COM1 default: stdio)" },
 	{ "input", "type-at", "type-at", required_argument, set_type_at, "MARKER:TEXT",
@@ -510,6 +638,8 @@ void config_free(struct config *cfg)
 		free(cfg->type_at[i].marker);
 		free(cfg->type_at[i].text);
 	}
+	for (unsigned i = 0; i < CONFIG_MAX_DRIVES; i++)
+		path_free(&cfg->drive[i].file);
 	memset(cfg, 0, sizeof(*cfg));
 }
 
@@ -540,18 +670,28 @@ static char *ini_read_line(char *str, int num, void *stream)
 	return r;
 }
 
+/* How many numbered sections [NAME0].. a section name has; 0: not numbered. */
+static int section_count(const char *want)
+{
+	if (!strcmp(want, "serial"))
+		return CONFIG_MAX_SERIAL;
+	if (!strcmp(want, "ide"))
+		return CONFIG_MAX_DRIVES;
+	return 0;
+}
+
 /* Split "serial2" into ("serial", 2); other sections keep index 0. */
 static bool section_match(const char *want, const char *section, int *index)
 {
 	size_t n = strlen(want);
+	int count = section_count(want);
 	if (strncmp(section, want, n))
 		return false;
 	if (section[n] == 0) {
 		*index = 0;
-		return strcmp(want, "serial") != 0;
+		return count == 0;
 	}
-	if (!strcmp(want, "serial") && section[n] >= '0' && section[n] < '0' + CONFIG_MAX_SERIAL &&
-	    section[n + 1] == 0) {
+	if (count && section[n] >= '0' && section[n] < '0' + count && section[n + 1] == 0) {
 		*index = section[n] - '0';
 		return true;
 	}
@@ -725,6 +865,9 @@ int config_parse_run(struct config *cfg, int argc, char **argv, char *err, size_
 	}
 	if (!cfg->name)
 		replace_str(&cfg->name, "lodge");
+	for (unsigned i = 0; cfg->undo_all && i < CONFIG_MAX_DRIVES; i++)
+		if (cfg->drive[i].file.path && cfg->drive[i].media == MEDIA_DISK)
+			cfg->drive[i].undo = true;
 	return 0;
 }
 
@@ -759,6 +902,26 @@ int config_validate(const struct config *cfg, char *err, size_t errlen)
 	for (unsigned i = 0; i < cfg->noption_roms; i++)
 		if (check_file(&cfg->option_roms[i], "option ROM", err, errlen))
 			return -1;
+	for (unsigned i = 0; i < CONFIG_MAX_DRIVES; i++) {
+		const struct config_drive *d = &cfg->drive[i];
+		if (!d->file.path)
+			continue;
+		if (check_file(&d->file, "disk", err, errlen))
+			return -1;
+		snprintf(w.text, sizeof(w.text), "%s", d->file.origin);
+		if (d->media == MEDIA_CDROM) {
+			if (d->undo)
+				return fail(err, errlen, &w, "'%s' is a CD/DVD image, which is "
+					    "read-only: undo applies to disks", d->file.path);
+			continue;
+		}
+		if (d->undo && d->read_only)
+			return fail(err, errlen, &w, "disk '%s' cannot be both read-only and have an "
+				    "undo disk", d->file.path);
+		if (!d->undo && !d->read_only && access(d->file.path, W_OK))
+			return fail(err, errlen, &w, "disk '%s' is not writable: %s (use readonly or "
+				    "undo)", d->file.path, strerror(errno));
+	}
 	if (cfg->kernel.path && cfg->multiboot.path) {
 		snprintf(w.text, sizeof(w.text), "%s", cfg->multiboot.origin);
 		return fail(err, errlen, &w, "give either a Linux kernel or a multiboot kernel, not both");

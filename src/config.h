@@ -21,6 +21,8 @@
 #define CONFIG_MAX_OPTION_ROMS 8
 #define CONFIG_BOOT_ORDER_MAX 3         /* c, d, n: each at most once */
 #define CONFIG_MAX_TYPE_AT 16
+#define CONFIG_MAX_DRIVES 4             /* IDE: primary master/slave, secondary master/slave */
+#define CONFIG_CDROM_POSITION 2         /* --cdrom, [cdrom]: secondary master, as on most PCs */
 #define CONFIG_MIN_MEM (16ULL << 20)
 /* The BIOS used when no --kernel, --multiboot or --bios is given (Debian's
  * seabios package). */
@@ -29,6 +31,11 @@
 
 enum config_accel { ACCEL_AUTO, ACCEL_KVM, ACCEL_EMU };
 enum serial_mode { SERIAL_NONE, SERIAL_STDIO, SERIAL_FILE };
+/* What sits in a drive position (the IDE CD-ROM adds MEDIA_CDROM). */
+/* What sits at an IDE position: a hard disk or a CD/DVD-ROM drive. */
+enum config_media { MEDIA_DISK, MEDIA_CDROM };
+/* Undo disks at power-off: ask on a terminal (else keep), or decided. */
+enum config_on_exit { ON_EXIT_ASK, ON_EXIT_COMMIT, ON_EXIT_DISCARD, ON_EXIT_KEEP };
 
 /* A path plus where it was given, for error messages. */
 struct config_path {
@@ -45,6 +52,14 @@ struct config_serial {
 struct config_type_at {
 	char *marker, *text;
 	char origin[96];
+};
+
+/* [ideN] / --disk: drive position N (0 primary master ... 3 secondary slave). */
+struct config_drive {
+	struct config_path file;        /* path NULL: the position is empty */
+	enum config_media media;
+	bool undo;                      /* writes go to an undo disk beside the file */
+	bool read_only;
 };
 
 struct config_module {
@@ -71,6 +86,9 @@ struct config {
 	unsigned noption_roms;
 
 	struct config_serial serial[CONFIG_MAX_SERIAL];
+	struct config_drive drive[CONFIG_MAX_DRIVES];
+	bool undo_all;                  /* --undo: every drive gets an undo disk */
+	enum config_on_exit on_exit;
 	bool headless;
 	bool strict_io;
 	bool debug_exit;
@@ -97,6 +115,8 @@ int config_validate(const struct config *cfg, char *err, size_t errlen);
 /* Helpers shared with other front-ends (disk tool). */
 int config_parse_size(const char *s, uint64_t default_unit, uint64_t *out);
 int config_parse_bool(const char *s, bool *out);
+/* "primary master" ... "secondary slave" for IDE position 0..3. */
+const char *config_drive_position(unsigned index);
 const char *config_accel_name(enum config_accel a);
 
 void config_print_run_usage(void);

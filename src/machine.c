@@ -12,6 +12,7 @@
 
 #include "chardev.h"
 #include "cpu/vcpu.h"
+#include "disk/drives.h"
 #include "guestmem.h"
 #include "iobus.h"
 #include "log.h"
@@ -233,6 +234,7 @@ int machine_start(struct machine *m)
 	if (!vclock_is_custom(m->clock) && vclock_start_thread(m->clock))
 		return -EAGAIN;
 	m->running = true;
+	m->started = true;
 	return vcpu_start_all(m);
 }
 
@@ -326,6 +328,8 @@ void machine_destroy(struct machine *m)
 	for (unsigned i = 0; i < CONFIG_MAX_SERIAL; i++)
 		if (m->serial[i])
 			chardev_close(m->serial[i]);
+	/* After the terminal is back in normal mode: it may ask about undo disks. */
+	drives_close(m);
 	if (m->accel && m->accel_state)
 		m->accel->vm_destroy(m);
 	iobus_destroy(m->pio);

@@ -35,6 +35,8 @@ struct vcpu;
 struct chardev;
 struct lapic;
 struct input;
+struct blk;
+struct drives;
 
 #define E820_MAX 16
 enum e820_type { E820_RAM = 1, E820_RESERVED = 2, E820_ACPI = 3, E820_NVS = 4 };
@@ -88,6 +90,10 @@ struct machine {
 	struct chardev *serial[CONFIG_MAX_SERIAL];
 	/* Keyboard and mouse events into the guest (ui/input.h). */
 	struct input *input;
+	/* IDE positions (primary master/slave, secondary master/slave); NULL if
+	 * empty. Opened by drives_open(), undo disks behind them in drives. */
+	struct blk *drive[CONFIG_MAX_DRIVES];
+	struct drives *drives;
 
 	/* Guest RAM layout: [0, ram_below_4g) and [4 GiB, 4 GiB + ram_above_4g). */
 	uint64_t ram_below_4g, ram_above_4g;
@@ -101,6 +107,7 @@ struct machine {
 	_Atomic int exit_status;
 	bool a20;                         /* under the device lock */
 	bool running;
+	bool started;                     /* the vCPUs ran (undo disks: ask at exit) */
 	unsigned resets;                  /* how many resets happened */
 };
 

@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "config.h"
+#include "disk/disk_cli.h"
 #include "log.h"
 #include "loop.h"
 #include "machine.h"
@@ -16,6 +17,7 @@ static void usage(FILE *out)
 	fprintf(out,
 		"usage: lodge run [FILE.lodge] [options]   run a virtual machine\n"
 		"       lodge FILE.lodge                   the same (for file managers)\n"
+		"       lodge disk COMMAND ...             create, inspect, convert disk images\n"
 		"       lodge --help | --version\n\n"
 		"`lodge run --help` lists the options of run.\n");
 }
@@ -91,6 +93,8 @@ int main(int argc, char **argv)
 	}
 	if (!strcmp(cmd, "run"))
 		return cmd_run(argc - 1, argv + 1);
+	if (!strcmp(cmd, "disk"))
+		return disk_cli_main(argc - 1, argv + 1);
 	if (has_suffix(cmd, ".lodge")) {
 		/* `lodge vm.lodge [flags]`: treat as `lodge run vm.lodge [flags]`. */
 		argv[0] = "run";

@@ -33,6 +33,12 @@ struct blk_opts {
 	bool read_only;
 	/* NULL: detect (VHD footer/cookie, ISO 9660 volume descriptor, else raw). */
 	const char *format;
+	/* Inspection tools (`lodge disk info`) only: read-only without taking the
+	 * image lock, so an image in use by a running VM can still be examined. */
+	bool no_lock;
+	/* Differencing VHD: the parent's path to try before the locators (the
+	 * base of an undo disk, a path from the VM file). NULL: locators only. */
+	const char *parent;
 };
 
 struct blk_geometry {
@@ -53,6 +59,7 @@ struct blk_req {
 	/* Private to the block layer. */
 	struct blk_req *next_;
 	uint64_t len_;
+	unsigned flags_;
 };
 
 /* Main thread. 0, or -errno with one sentence in err (file, field, offset). */
@@ -66,6 +73,10 @@ bool blk_is_read_only(const struct blk *b);
 const char *blk_format_name(const struct blk *b);
 /* Geometry from the image (VHD footer) or computed as the VHD spec does. */
 void blk_get_geometry(const struct blk *b, struct blk_geometry *g);
+/* The VHD specification's CHS algorithm (appendix "CHS calculation"): the
+ * largest geometry not above size, capped at 65535/16/255. */
+void blk_geometry_from_size(uint64_t size, struct blk_geometry *g);
+const char *blk_path(const struct blk *b);
 
 /* Any thread. Returns 0 (done() will be called) or -errno (it will not). */
 int blk_submit(struct blk *b, struct blk_req *req);
