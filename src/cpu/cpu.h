@@ -42,6 +42,9 @@ struct block;
 
 #define likely(x) __builtin_expect(!!(x), 1)
 #define unlikely(x) __builtin_expect(!!(x), 0)
+/* The helpers below sit on the paths every instruction takes: GCC's
+ * heuristics would leave some of them out of line in the larger handlers. */
+#define CPU_INLINE static inline __attribute__((always_inline))
 
 /* General registers in encoding order. */
 enum { R_AX, R_CX, R_DX, R_BX, R_SP, R_BP, R_SI, R_DI };
@@ -121,7 +124,7 @@ enum {
 /* Software TLB: direct mapped, one array per privilege class (CPL 3 or not).
  * Only canonical pages are ever entered, so a hit also proves the address
  * canonical. */
-#define TLB_BITS 8
+#define TLB_BITS 10
 #define TLB_SIZE (1u << TLB_BITS)
 #define TLB_INVALID (~0ULL)
 
@@ -289,27 +292,27 @@ struct emu_vm {
 };
 
 /* A 48-bit linear address sign-extended to 64 bits (SDM Vol. 1 3.3.7.1). */
-static inline bool cpu_canonical(uint64_t v)
+CPU_INLINE bool cpu_canonical(uint64_t v)
 {
 	return ((v + (1ULL << 47)) >> 48) == 0;
 }
 
-static inline unsigned cpu_size_log2(unsigned size)
+CPU_INLINE unsigned cpu_size_log2(unsigned size)
 {
 	return size == 1 ? 0 : size == 2 ? 1 : size == 4 ? 2 : 3;
 }
 
-static inline uint64_t cpu_mask(unsigned size)
+CPU_INLINE uint64_t cpu_mask(unsigned size)
 {
 	return size >= 8 ? ~0ULL : (1ULL << (size * 8)) - 1;
 }
 
-static inline uint64_t cpu_sign(unsigned size)
+CPU_INLINE uint64_t cpu_sign(unsigned size)
 {
 	return 1ULL << (size * 8 - 1);
 }
 
-static inline int64_t cpu_sext(uint64_t v, unsigned size)
+CPU_INLINE int64_t cpu_sext(uint64_t v, unsigned size)
 {
 	switch (size) {
 	case 1: return (int8_t)v;
@@ -319,7 +322,7 @@ static inline int64_t cpu_sext(uint64_t v, unsigned size)
 	}
 }
 
-static inline uint64_t cpu_reg_get(const struct cpu *c, unsigned r, unsigned size)
+CPU_INLINE uint64_t cpu_reg_get(const struct cpu *c, unsigned r, unsigned size)
 {
 	if (size == 1 && r >= REG_HIGH8)
 		return (c->gpr[r - REG_HIGH8] >> 8) & 0xff;
@@ -327,7 +330,7 @@ static inline uint64_t cpu_reg_get(const struct cpu *c, unsigned r, unsigned siz
 }
 
 /* 32-bit writes zero-extend; 8/16-bit writes merge (SDM Vol. 1 3.4.1.1). */
-static inline void cpu_reg_set(struct cpu *c, unsigned r, unsigned size, uint64_t v)
+CPU_INLINE void cpu_reg_set(struct cpu *c, unsigned r, unsigned size, uint64_t v)
 {
 	switch (size) {
 	case 1:
@@ -364,7 +367,7 @@ _Noreturn void cpu_raise_pf(struct cpu *c, uint64_t lin, uint32_t err);
 uint64_t mmu_read_slow(struct cpu *c, uint64_t lin, unsigned size, unsigned acc);
 void mmu_write_slow(struct cpu *c, uint64_t lin, unsigned size, uint64_t v, unsigned acc);
 
-static inline uint64_t cpu_load_host(const uint8_t *p, unsigned size)
+CPU_INLINE uint64_t cpu_load_host(const uint8_t *p, unsigned size)
 {
 	switch (size) {
 	case 1: return *p;
@@ -374,7 +377,7 @@ static inline uint64_t cpu_load_host(const uint8_t *p, unsigned size)
 	}
 }
 
-static inline void cpu_store_host(uint8_t *p, unsigned size, uint64_t v)
+CPU_INLINE void cpu_store_host(uint8_t *p, unsigned size, uint64_t v)
 {
 	switch (size) {
 	case 1: *p = (uint8_t)v; break;
@@ -385,7 +388,7 @@ static inline void cpu_store_host(uint8_t *p, unsigned size, uint64_t v)
 }
 
 /* Linear read at the current privilege (size 1, 2, 4 or 8). */
-static inline uint64_t cpu_read_lin(struct cpu *c, uint64_t lin, unsigned size)
+CPU_INLINE uint64_t cpu_read_lin(struct cpu *c, uint64_t lin, unsigned size)
 {
 	struct tlb_entry *e = &c->tlb[c->mmu_idx][(lin >> 12) & (TLB_SIZE - 1)];
 	if (likely(e->tag_r == (lin & ~0xfffULL) && (lin & 0xfff) + size <= 0x1000))
@@ -393,7 +396,7 @@ static inline uint64_t cpu_read_lin(struct cpu *c, uint64_t lin, unsigned size)
 	return mmu_read_slow(c, lin, size, ACC_R);
 }
 
-static inline void cpu_write_lin(struct cpu *c, uint64_t lin, unsigned size, uint64_t v)
+CPU_INLINE void cpu_write_lin(struct cpu *c, uint64_t lin, unsigned size, uint64_t v)
 {
 	struct tlb_entry *e = &c->tlb[c->mmu_idx][(lin >> 12) & (TLB_SIZE - 1)];
 	if (likely(e->tag_w == (lin & ~0xfffULL) && (lin & 0xfff) + size <= 0x1000 &&
@@ -411,8 +414,7 @@ _Noreturn void seg_fault(struct cpu *c, unsigned s, uint64_t off, unsigned size,
 /* Segment-relative offset -> linear address, with the protection checks of
  * SDM Vol. 3A 5.3 (limit) and 5.4-5.6 (type), or the canonical check in
  * 64-bit mode. */
-static inline uint64_t cpu_lin(struct cpu *c, unsigned s, uint64_t off, unsigned size,
-			       unsigned acc)
+CPU_INLINE uint64_t cpu_lin(struct cpu *c, unsigned s, uint64_t off, unsigned size, unsigned acc)
 {
 	if (c->mode64) {
 		uint64_t lin = off + (s >= S_FS ? c->seg[s].base : 0);
@@ -426,13 +428,12 @@ static inline uint64_t cpu_lin(struct cpu *c, unsigned s, uint64_t off, unsigned
 	return (uint32_t)(c->seg[s].base + off);
 }
 
-static inline uint64_t cpu_read(struct cpu *c, unsigned s, uint64_t off, unsigned size)
+CPU_INLINE uint64_t cpu_read(struct cpu *c, unsigned s, uint64_t off, unsigned size)
 {
 	return cpu_read_lin(c, cpu_lin(c, s, off, size, ACC_R), size);
 }
 
-static inline void cpu_write(struct cpu *c, unsigned s, uint64_t off, unsigned size,
-			     uint64_t v)
+CPU_INLINE void cpu_write(struct cpu *c, unsigned s, uint64_t off, unsigned size, uint64_t v)
 {
 	cpu_write_lin(c, cpu_lin(c, s, off, size, ACC_W), size, v);
 }
@@ -440,7 +441,7 @@ static inline void cpu_write(struct cpu *c, unsigned s, uint64_t off, unsigned s
 /* Effective address of a memory operand (SDM Vol. 2A 2.1.5), wrapped to the
  * address size. A RIP-relative displacement is stored relative to the
  * block's first instruction (decode.c): rip - off is that instruction. */
-static inline uint64_t cpu_ea(const struct cpu *c, const struct op *op)
+CPU_INLINE uint64_t cpu_ea(const struct cpu *c, const struct op *op)
 {
 	uint64_t a = (uint64_t)op->disp;
 	if (op->base != REG_NONE)
@@ -451,8 +452,7 @@ static inline uint64_t cpu_ea(const struct cpu *c, const struct op *op)
 }
 
 /* Operand n of op as a value (register, memory or immediate). */
-static inline uint64_t cpu_opnd_get(struct cpu *c, const struct op *op, unsigned n,
-				    unsigned size)
+CPU_INLINE uint64_t cpu_opnd_get(struct cpu *c, const struct op *op, unsigned n, unsigned size)
 {
 	switch (op->k[n]) {
 	case K_REG: return cpu_reg_get(c, op->r[n], size);
@@ -461,8 +461,8 @@ static inline uint64_t cpu_opnd_get(struct cpu *c, const struct op *op, unsigned
 	}
 }
 
-static inline void cpu_opnd_set(struct cpu *c, const struct op *op, unsigned n,
-				unsigned size, uint64_t v)
+CPU_INLINE void cpu_opnd_set(struct cpu *c, const struct op *op, unsigned n, unsigned size,
+			     uint64_t v)
 {
 	if (op->k[n] == K_REG)
 		cpu_reg_set(c, op->r[n], size, v);
@@ -475,11 +475,11 @@ static inline void cpu_opnd_set(struct cpu *c, const struct op *op, unsigned n,
 void cpu_push(struct cpu *c, unsigned size, uint64_t v);
 uint64_t cpu_pop(struct cpu *c, unsigned size);
 /* Stack pointer as the current stack size sees it. */
-static inline uint64_t cpu_sp(const struct cpu *c)
+CPU_INLINE uint64_t cpu_sp(const struct cpu *c)
 {
 	return c->gpr[R_SP] & cpu_mask(c->stack_size);
 }
-static inline void cpu_sp_set(struct cpu *c, uint64_t v)
+CPU_INLINE void cpu_sp_set(struct cpu *c, uint64_t v)
 {
 	if (c->stack_size == 8)
 		c->gpr[R_SP] = v;
@@ -499,15 +499,14 @@ bool flags_cond(struct cpu *c, unsigned cc);
 bool flags_parity(uint64_t v);
 
 /* How far lazy operands are shifted left: the sign bit lands on bit 63. */
-static inline unsigned flags_norm_shift(unsigned cc_op)
+CPU_INLINE unsigned flags_norm_shift(unsigned cc_op)
 {
 	return 64 - (8u << (cc_op & 3));
 }
 
 /* Record a finished ADD/SUB/... (dst the result, src the second operand,
  * both of the operand size); its flags are derived when read. */
-static inline void flags_lazy(struct cpu *c, unsigned cc_op, uint64_t dst, uint64_t src,
-			      uint64_t src2)
+CPU_INLINE void flags_lazy(struct cpu *c, unsigned cc_op, uint64_t dst, uint64_t src, uint64_t src2)
 {
 	unsigned sh = flags_norm_shift(cc_op);
 	c->cc_op = cc_op;
@@ -517,7 +516,7 @@ static inline void flags_lazy(struct cpu *c, unsigned cc_op, uint64_t dst, uint6
 }
 
 /* Set the six arithmetic flags to exactly bits (others untouched). */
-static inline void flags_set_arith(struct cpu *c, uint64_t bits)
+CPU_INLINE void flags_set_arith(struct cpu *c, uint64_t bits)
 {
 	c->cc_op = CC_EFLAGS;
 	c->cc_src = bits & FL_ARITH;
@@ -531,7 +530,7 @@ static inline void flags_set_arith(struct cpu *c, uint64_t bits)
 #define FLAGS_T_ZF 0xccccu
 #define FLAGS_T_SF 0xf0f0u
 #define FLAGS_T_OF 0xff00u
-static inline bool flags_cond_bits(unsigned cc, bool cf, bool zf, bool sf, bool of)
+CPU_INLINE bool flags_cond_bits(unsigned cc, bool cf, bool zf, bool sf, bool of)
 {
 	static const uint16_t table[8] = {
 		FLAGS_T_OF,                             /* O */
@@ -548,25 +547,25 @@ static inline bool flags_cond_bits(unsigned cc, bool cf, bool zf, bool sf, bool 
 }
 
 /* The condition after a SUB/CMP of normalised a - b = r. */
-static inline bool flags_cond_sub(unsigned cc, uint64_t a, uint64_t b, uint64_t r)
+CPU_INLINE bool flags_cond_sub(unsigned cc, uint64_t a, uint64_t b, uint64_t r)
 {
 	return flags_cond_bits(cc, a < b, r == 0, r >> 63, ((a ^ b) & (a ^ r)) >> 63);
 }
 
 /* The condition after an ADD of normalised a + b = r. */
-static inline bool flags_cond_add(unsigned cc, uint64_t a, uint64_t b, uint64_t r)
+CPU_INLINE bool flags_cond_add(unsigned cc, uint64_t a, uint64_t b, uint64_t r)
 {
 	return flags_cond_bits(cc, r < a, r == 0, r >> 63, ((a ^ r) & (b ^ r)) >> 63);
 }
 
 /* The condition after a logic operation with normalised result r. */
-static inline bool flags_cond_logic(unsigned cc, uint64_t r)
+CPU_INLINE bool flags_cond_logic(unsigned cc, uint64_t r)
 {
 	return flags_cond_bits(cc, false, r == 0, r >> 63, false);
 }
 
 /* flags_cond with the producers that dominate real code inline. */
-static inline bool flags_cond_fast(struct cpu *c, unsigned cc)
+CPU_INLINE bool flags_cond_fast(struct cpu *c, unsigned cc)
 {
 	unsigned kind = c->cc_op >> 2;
 	uint64_t res = c->cc_dst;
@@ -642,13 +641,13 @@ const struct block *decode_lookup(struct cpu *c);
  * of its first instruction, or decode_no_block, which matches nothing. It
  * only ever holds live blocks and is emptied with the TLB. */
 #define JMP_BITS 12
-static inline unsigned cpu_jmp_hash(uint64_t lin)
+CPU_INLINE unsigned cpu_jmp_hash(uint64_t lin)
 {
 	return (unsigned)(lin ^ (lin >> JMP_BITS)) & ((1u << JMP_BITS) - 1);
 }
 extern const struct block decode_no_block;
 /* Linear address of CS:RIP (the CS base is 0 in 64-bit mode). */
-static inline uint64_t cpu_code_lin(const struct cpu *c)
+CPU_INLINE uint64_t cpu_code_lin(const struct cpu *c)
 {
 	return c->mode64 ? c->rip : (uint32_t)(c->seg[S_CS].base + c->rip);
 }

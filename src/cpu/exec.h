@@ -21,8 +21,7 @@ enum { LOOP_LOOP, LOOP_LOOPE, LOOP_LOOPNE };
 op_fn alu_arith, alu_test, alu_inc, alu_dec, alu_neg, alu_not;
 op_fn alu_cmpxchg, alu_xadd, alu_xchg, alu_cmpxchg8b;
 
-static inline __attribute__((always_inline)) uint64_t alu_result(unsigned kind, uint64_t a,
-							     uint64_t b, uint64_t cf)
+CPU_INLINE uint64_t alu_result(unsigned kind, uint64_t a, uint64_t b, uint64_t cf)
 {
 	switch (kind) {
 	case ALU_ADD: return a + b;
@@ -36,9 +35,8 @@ static inline __attribute__((always_inline)) uint64_t alu_result(unsigned kind, 
 }
 
 /* Record the flags of ALU kind (or ALU_TEST) with result r, source b. */
-static inline __attribute__((always_inline)) void alu_flags(struct cpu *c, unsigned kind,
-							   unsigned size, uint64_t r, uint64_t b,
-							   uint64_t cf)
+CPU_INLINE void alu_flags(struct cpu *c, unsigned kind, unsigned size, uint64_t r,
+			  uint64_t b, uint64_t cf)
 {
 	static const uint8_t cc[9] = {
 		[ALU_ADD] = CC_ADD, [ALU_OR] = CC_LOGIC, [ALU_ADC] = CC_ADC, [ALU_SBB] = CC_SBB,
@@ -84,10 +82,10 @@ uint64_t alu_rmw(struct cpu *c, uint64_t lin, unsigned size, bool locked, rmw_fn
 
 /* exec_mov.c */
 op_fn mov_mov, mov_movzx, mov_movsx, mov_lea;
-/* Threaded forms of mov_mov by [form][0: 64-bit, 1: 32-bit, 2: any size]. */
+/* Threaded forms of mov_mov by [form][size: 8, 4, 2, 1 bytes]. */
 enum { MOV_F_RR, MOV_F_RI, MOV_F_LOAD, MOV_F_STORE, MOV_F_STOREI, MOV_FORM_COUNT };
-extern op_exec *const mov_fast[MOV_FORM_COUNT][3];
-op_exec mov_movzx_m, mov_movsx_m, mov_movzx_r, mov_movsx_r, mov_lea8, mov_lea4, mov_cmov_rr;
+extern op_exec *const mov_fast[MOV_FORM_COUNT][4];
+op_exec mov_movzx_m1, mov_movzx_m2, mov_movsx_m, mov_movzx_r, mov_movsx_r, mov_lea8, mov_lea4, mov_cmov_rr;
 op_fn mov_cmov, mov_setcc, mov_bswap, mov_cbw, mov_cwd, mov_xlat, mov_lahf, mov_sahf;
 op_fn mov_salc, mov_flagop, mov_nop, mov_sreg_load, mov_sreg_store, mov_lxs, mov_movbe;
 
@@ -108,16 +106,18 @@ op_fn far_jmp, far_call, far_ret;
 
 /* exec_shift.c */
 op_fn shift_op, shift_shld, shift_shrd;
-/* Threaded forms of SHL/SHR/SAR r by [0: SHL, 1: SHR, 2: SAR][0: 64-bit,
- * 1: 32-bit, 2: any size]. */
-extern op_exec *const shift_fast[3][3];
+/* Threaded forms of SHL/SHR/SAR r by [0: flags recorded, 1: flags dead]
+ * [0: SHL, 1: SHR, 2: SAR][0: 64-bit, 1: 32-bit, 2: any size]. */
+extern op_exec *const shift_fast[2][3][3];
 
 /* exec_bit.c */
 op_fn bit_bt, bit_bsf, bit_bsr, bit_popcnt, bit_lzcnt;
 
 /* exec_muldiv.c */
 op_fn muldiv_mul, muldiv_imul1, muldiv_imul, muldiv_div, muldiv_idiv;
-op_exec muldiv_imul_r, muldiv_imul_m;
+/* Threaded forms of IMUL r, r/m (, imm) and of one-operand MUL r/m by
+ * [0: flags recorded, 1: flags dead][0: r/m a register, 1: memory]. */
+extern op_exec *const muldiv_imul_fast[2][2], *const muldiv_mul_fast[2][2];
 
 /* exec_bcd.c */
 op_fn bcd_aaa, bcd_aas, bcd_daa, bcd_das, bcd_aam, bcd_aad;

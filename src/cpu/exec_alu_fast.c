@@ -18,9 +18,8 @@
 #include "cpu/fast.h"
 
 /* The condition cc after ALU kind computed r from a and b (size bytes). */
-static inline __attribute__((always_inline)) bool alu_cond(unsigned kind, unsigned size,
-							   unsigned cc, uint64_t a, uint64_t b,
-							   uint64_t r)
+CPU_INLINE bool alu_cond(unsigned kind, unsigned size, unsigned cc, uint64_t a, uint64_t b,
+			 uint64_t r)
 {
 	unsigned sh = 64 - 8 * size;
 	a <<= sh;
@@ -35,7 +34,7 @@ static inline __attribute__((always_inline)) bool alu_cond(unsigned kind, unsign
 
 /* The end of every form: flags by variant, then the next op or the branch
  * of the fused Jcc. ADC/SBB are never fused (select.c). */
-static inline __attribute__((always_inline)) const struct op *
+CPU_INLINE const struct op *
 alu_tail(struct cpu *c, const struct op *op, unsigned v, unsigned kind, unsigned size,
 	 uint64_t a, uint64_t b, uint64_t r, uint64_t cf)
 {
@@ -49,18 +48,18 @@ alu_tail(struct cpu *c, const struct op *op, unsigned v, unsigned kind, unsigned
 	return fast_branch(c, op + 1, taken);
 }
 
-static inline __attribute__((always_inline)) uint64_t alu_cf_in(struct cpu *c, unsigned kind)
+CPU_INLINE uint64_t alu_cf_in(struct cpu *c, unsigned kind)
 {
 	return (kind == ALU_ADC || kind == ALU_SBB) ? flags_cf(c) : 0;
 }
 
-static inline __attribute__((always_inline)) bool alu_writes(unsigned kind)
+CPU_INLINE bool alu_writes(unsigned kind)
 {
 	return kind != ALU_CMP && kind != ALU_TEST;
 }
 
 /* op0 a register, op1 the value b (register, immediate or memory). */
-static inline __attribute__((always_inline)) const struct op *
+CPU_INLINE const struct op *
 alu_reg(struct cpu *c, const struct op *op, unsigned v, unsigned kind, unsigned size, uint64_t b)
 {
 	uint64_t a = cpu_reg_get(c, op->r[0], size), cf = alu_cf_in(c, kind);
@@ -71,7 +70,7 @@ alu_reg(struct cpu *c, const struct op *op, unsigned v, unsigned kind, unsigned 
 }
 
 /* op0 memory, op1 a register or an immediate. */
-static inline __attribute__((always_inline)) const struct op *
+CPU_INLINE const struct op *
 alu_mem(struct cpu *c, const struct op *op, unsigned v, unsigned kind, unsigned size, bool imm)
 {
 	uint64_t b = imm ? op->imm & cpu_mask(size) : cpu_reg_get(c, op->r[1], size);
@@ -91,7 +90,7 @@ alu_mem(struct cpu *c, const struct op *op, unsigned v, unsigned kind, unsigned 
 	return alu_tail(c, op, v, kind, size, a, b, r, cf);
 }
 
-static inline __attribute__((always_inline)) const struct op *
+CPU_INLINE const struct op *
 alu_rm(struct cpu *c, const struct op *op, unsigned v, unsigned kind, unsigned size)
 {
 	const uint8_t *p = fast_rptr(c, op, size);
@@ -162,7 +161,7 @@ op_exec *const alu_fast[FAST_V_COUNT][ALU_FORM_COUNT][9][3] = {
  * the old CF (flags_cf). Fused, they are ADD/SUB of one for the condition,
  * which select.c only allows when it does not read CF.
  */
-static inline __attribute__((always_inline)) const struct op *
+CPU_INLINE const struct op *
 alu_incdec(struct cpu *c, const struct op *op, unsigned v, bool dec, unsigned size)
 {
 	uint64_t a = cpu_reg_get(c, op->r[0], size), r = dec ? a - 1 : a + 1;

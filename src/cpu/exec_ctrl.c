@@ -68,8 +68,7 @@ const struct op *ctrl_jmp_rel(struct cpu *c, const struct op *op)
 	uint64_t t;
 	if (unlikely(!fast_target(c, op, &t)))
 		FAST_REF(c, op);
-	c->rip = t;
-	FAST_LEAVE(c, op);
+	return fast_jump(c, op, t);
 }
 
 const struct op *ctrl_call_rel(struct cpu *c, const struct op *op)

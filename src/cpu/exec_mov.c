@@ -14,9 +14,8 @@ int mov_mov(struct cpu *c, const struct op *op)
 }
 
 /*
- * Threaded forms of MOV (fast.h), by operand kinds and size: 8 and 4 bytes
- * with the size fixed at compile time, "any" for 1 and 2. The reference
- * handler is mov_mov.
+ * Threaded forms of MOV (fast.h), by operand kinds and size, each size
+ * fixed at compile time. The reference handler is mov_mov.
  */
 #define MOV_SIZED(NAME, SZ, BODY)                                              \
 	static const struct op *NAME(struct cpu *c, const struct op *op)       \
@@ -28,7 +27,8 @@ int mov_mov(struct cpu *c, const struct op *op)
 #define MOV_FORM(F, BODY)                                                      \
 	MOV_SIZED(mov_##F##8, 8, BODY)                                         \
 	MOV_SIZED(mov_##F##4, 4, BODY)                                         \
-	MOV_SIZED(mov_##F, op->size, BODY)
+	MOV_SIZED(mov_##F##2, 2, BODY)                                         \
+	MOV_SIZED(mov_##F##1, 1, BODY)
 MOV_FORM(rr, cpu_reg_set(c, op->r[0], size, cpu_reg_get(c, op->r[1], size)))
 MOV_FORM(ri, cpu_reg_set(c, op->r[0], size, op->imm))
 MOV_FORM(load, const uint8_t *p = fast_rptr(c, op, size);
@@ -40,21 +40,31 @@ MOV_FORM(store, uint8_t *p = fast_wptr(c, op, size);
 MOV_FORM(storei, uint8_t *p = fast_wptr(c, op, size);
 	 if (unlikely(!p)) FAST_REF(c, op);
 	 cpu_store_host(p, size, op->imm))
-#define MOV_ROW(F) { mov_##F##8, mov_##F##4, mov_##F }
-op_exec *const mov_fast[MOV_FORM_COUNT][3] = {
+#define MOV_ROW(F) { mov_##F##8, mov_##F##4, mov_##F##2, mov_##F##1 }
+op_exec *const mov_fast[MOV_FORM_COUNT][4] = {
 	[MOV_F_RR] = MOV_ROW(rr), [MOV_F_RI] = MOV_ROW(ri), [MOV_F_LOAD] = MOV_ROW(load),
 	[MOV_F_STORE] = MOV_ROW(store), [MOV_F_STOREI] = MOV_ROW(storei),
 };
 
 /* MOVZX/MOVSX from memory into a 32/64-bit register (which it fills
- * whole), and LEA. */
-const struct op *mov_movzx_m(struct cpu *c, const struct op *op)
+ * whole), and LEA. MOVZX has a form per source size. */
+CPU_INLINE const struct op *mov_movzx_m(struct cpu *c, const struct op *op, unsigned size2)
 {
-	const uint8_t *p = fast_rptr(c, op, op->size2);
+	const uint8_t *p = fast_rptr(c, op, size2);
 	if (unlikely(!p))
 		FAST_REF(c, op);
-	c->gpr[op->r[0]] = op->size2 == 1 ? *p : cpu_load_host(p, 2);
+	c->gpr[op->r[0]] = cpu_load_host(p, size2);
 	FAST_NEXT(c, op);
+}
+
+const struct op *mov_movzx_m1(struct cpu *c, const struct op *op)
+{
+	return mov_movzx_m(c, op, 1);
+}
+
+const struct op *mov_movzx_m2(struct cpu *c, const struct op *op)
+{
+	return mov_movzx_m(c, op, 2);
 }
 
 const struct op *mov_movsx_m(struct cpu *c, const struct op *op)

@@ -15,7 +15,7 @@ struct shift_out {
 	bool arith;                     /* SF/ZF/PF follow the result (shifts, not rotates) */
 };
 
-static inline __attribute__((always_inline)) struct shift_out
+CPU_INLINE struct shift_out
 shift_calc(unsigned kind, unsigned size, uint64_t v, unsigned cnt, bool cf_in)
 {
 	unsigned bits = size * 8;
@@ -99,8 +99,7 @@ shift_calc(unsigned kind, unsigned size, uint64_t v, unsigned cnt, bool cf_in)
 	return o;
 }
 
-static inline __attribute__((always_inline)) void
-shift_flags(struct cpu *c, const struct shift_out *o, unsigned size)
+CPU_INLINE void shift_flags(struct cpu *c, const struct shift_out *o, unsigned size)
 {
 	uint64_t cf_of = (o->cf ? FL_CF : 0) | (o->of ? FL_OF : 0);
 	/* Shifts define all six flags but AF (undefined: cleared), SF, ZF and
@@ -114,10 +113,10 @@ shift_flags(struct cpu *c, const struct shift_out *o, unsigned size)
 
 /* Threaded forms (fast.h) of SHL/SHR/SAR of a register by an immediate or
  * CL: the old CF is not needed, and kind and size are compile-time
- * constants. The reference handler is shift_op. */
-static inline __attribute__((always_inline)) void shift_reg_body(struct cpu *c,
-								 const struct op *op,
-								 unsigned kind, unsigned size)
+ * constants. With nf the flags are dead (select.c) and not recorded. The
+ * reference handler is shift_op. */
+CPU_INLINE void shift_reg_body(struct cpu *c, const struct op *op, unsigned kind,
+			       unsigned size, bool nf)
 {
 	uint64_t n = op->k[1] == K_IMM ? op->imm : c->gpr[R_CX];
 	unsigned cnt = (unsigned)n & (size == 8 ? 0x3f : 0x1f);
@@ -128,23 +127,27 @@ static inline __attribute__((always_inline)) void shift_reg_body(struct cpu *c,
 	}
 	struct shift_out o = shift_calc(kind, size, v, cnt, false);
 	cpu_reg_set(c, op->r[0], size, o.res);
-	shift_flags(c, &o, size);
+	if (!nf)
+		shift_flags(c, &o, size);
 }
 
-#define SHIFT_SIZED(K, N, SZ, SUFFIX)                                          \
-	static const struct op *shift_##N##SUFFIX(struct cpu *c, const struct op *op) \
+#define SHIFT_SIZED(K, N, SZ, SUFFIX, NF, V)                                   \
+	static const struct op *shift_##N##SUFFIX##V(struct cpu *c, const struct op *op) \
 	{                                                                      \
-		shift_reg_body(c, op, K, SZ);                                  \
+		shift_reg_body(c, op, K, SZ, NF);                              \
 		FAST_NEXT(c, op);                                              \
 	}
-#define SHIFT_FORMS(K, N)                                                      \
-	SHIFT_SIZED(K, N, 8, 8) SHIFT_SIZED(K, N, 4, 4) SHIFT_SIZED(K, N, op->size, )
+#define SHIFT_VARIANT(K, N, NF, V)                                             \
+	SHIFT_SIZED(K, N, 8, 8, NF, V) SHIFT_SIZED(K, N, 4, 4, NF, V)          \
+	SHIFT_SIZED(K, N, op->size, , NF, V)
+#define SHIFT_FORMS(K, N) SHIFT_VARIANT(K, N, false, ) SHIFT_VARIANT(K, N, true, _nf)
 SHIFT_FORMS(SH_SHL, shl_r)
 SHIFT_FORMS(SH_SHR, shr_r)
 SHIFT_FORMS(SH_SAR, sar_r)
 
-#define SHIFT_ROW(N) { shift_##N##8, shift_##N##4, shift_##N }
-op_exec *const shift_fast[3][3] = { SHIFT_ROW(shl_r), SHIFT_ROW(shr_r), SHIFT_ROW(sar_r) };
+#define SHIFT_ROW(N, V) { shift_##N##8##V, shift_##N##4##V, shift_##N##V }
+#define SHIFT_KINDS(V) { SHIFT_ROW(shl_r, V), SHIFT_ROW(shr_r, V), SHIFT_ROW(sar_r, V) }
+op_exec *const shift_fast[2][3][3] = { SHIFT_KINDS(), SHIFT_KINDS(_nf) };
 
 static uint64_t shift_rmw(const struct rmw *r, uint64_t old, unsigned size)
 {

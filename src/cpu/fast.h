@@ -42,7 +42,7 @@
  * which finds or decodes the block. Halts, interrupt shadows and mode
  * changes only ever come from reference handlers, which return to the loop.
  */
-static inline const struct op *fast_exit(struct cpu *c, const struct op *ret)
+CPU_INLINE const struct op *fast_exit(struct cpu *c, const struct op *ret)
 {
 	uint64_t lin = cpu_code_lin(c);
 	const struct block *x = c->jmp[cpu_jmp_hash(lin)];
@@ -54,12 +54,12 @@ static inline const struct op *fast_exit(struct cpu *c, const struct op *ret)
 }
 
 /* c->rip at op / back at the block start (see above). */
-static inline void fast_sync(struct cpu *c, const struct op *op)
+CPU_INLINE void fast_sync(struct cpu *c, const struct op *op)
 {
 	c->rip += op->off;
 }
 
-static inline void fast_unsync(struct cpu *c, const struct op *op)
+CPU_INLINE void fast_unsync(struct cpu *c, const struct op *op)
 {
 	c->rip -= op->off;
 }
@@ -75,7 +75,7 @@ op_exec emu_exec_end;
 #define FAST_REF(c, op) return emu_exec_ref((c), (op))
 
 /* Effective address of op's memory operand, wrapped to the address size. */
-static inline uint64_t fast_ea(const struct cpu *c, const struct op *op)
+CPU_INLINE uint64_t fast_ea(const struct cpu *c, const struct op *op)
 {
 	uint64_t a = c->slot[op->sbase] + (c->slot[op->sindex] << op->scale) +
 		     (uint64_t)op->disp;
@@ -90,8 +90,8 @@ static inline uint64_t fast_ea(const struct cpu *c, const struct op *op)
  * fault). In 64-bit mode the canonical check is left to the TLB, which
  * holds only canonical pages: a miss goes to the reference handler.
  */
-static inline bool fast_lin(const struct cpu *c, unsigned s, uint64_t ea, unsigned size,
-			    unsigned acc, uint64_t *lin)
+CPU_INLINE bool fast_lin(const struct cpu *c, unsigned s, uint64_t ea, unsigned size,
+			 unsigned acc, uint64_t *lin)
 {
 	if (likely(c->mode64)) {
 		*lin = s >= S_FS ? ea + c->seg[s].base : ea;
@@ -104,14 +104,14 @@ static inline bool fast_lin(const struct cpu *c, unsigned s, uint64_t ea, unsign
 	return true;
 }
 
-static inline const struct tlb_entry *fast_tlb(const struct cpu *c, uint64_t lin)
+CPU_INLINE const struct tlb_entry *fast_tlb(const struct cpu *c, uint64_t lin)
 {
 	return &c->tlb[c->mmu_idx][(lin >> 12) & (TLB_SIZE - 1)];
 }
 
 /* Host address of a size-byte read at linear lin, or NULL (TLB miss, page
  * crossing, MMIO). */
-static inline const uint8_t *fast_lin_rptr(const struct cpu *c, uint64_t lin, unsigned size)
+CPU_INLINE const uint8_t *fast_lin_rptr(const struct cpu *c, uint64_t lin, unsigned size)
 {
 	const struct tlb_entry *e = fast_tlb(c, lin);
 	if (unlikely(e->tag_r != (lin & ~0xfffULL) || (lin & 0xfff) > 0x1000 - size))
@@ -121,7 +121,7 @@ static inline const uint8_t *fast_lin_rptr(const struct cpu *c, uint64_t lin, un
 
 /* Host address of a size-byte write at linear lin, or NULL (also when the
  * page holds decoded code: such writes go through the MMU, which drops it). */
-static inline uint8_t *fast_lin_wptr(const struct cpu *c, uint64_t lin, unsigned size)
+CPU_INLINE uint8_t *fast_lin_wptr(const struct cpu *c, uint64_t lin, unsigned size)
 {
 	const struct tlb_entry *e = fast_tlb(c, lin);
 	if (unlikely(e->tag_w != (lin & ~0xfffULL) || (lin & 0xfff) > 0x1000 - size ||
@@ -131,7 +131,7 @@ static inline uint8_t *fast_lin_wptr(const struct cpu *c, uint64_t lin, unsigned
 }
 
 /* The same for op's memory operand. */
-static inline const uint8_t *fast_rptr(const struct cpu *c, const struct op *op, unsigned size)
+CPU_INLINE const uint8_t *fast_rptr(const struct cpu *c, const struct op *op, unsigned size)
 {
 	uint64_t lin;
 	if (unlikely(!fast_lin(c, op->seg, fast_ea(c, op), size, ACC_R, &lin)))
@@ -139,7 +139,7 @@ static inline const uint8_t *fast_rptr(const struct cpu *c, const struct op *op,
 	return fast_lin_rptr(c, lin, size);
 }
 
-static inline uint8_t *fast_wptr(const struct cpu *c, const struct op *op, unsigned size)
+CPU_INLINE uint8_t *fast_wptr(const struct cpu *c, const struct op *op, unsigned size)
 {
 	uint64_t lin;
 	if (unlikely(!fast_lin(c, op->seg, fast_ea(c, op), size, ACC_W, &lin)))
@@ -148,7 +148,7 @@ static inline uint8_t *fast_wptr(const struct cpu *c, const struct op *op, unsig
 }
 
 /* The stack slot a push of size bytes writes, or NULL. */
-static inline uint8_t *fast_push_ptr(const struct cpu *c, unsigned size, uint64_t *sp)
+CPU_INLINE uint8_t *fast_push_ptr(const struct cpu *c, unsigned size, uint64_t *sp)
 {
 	uint64_t lin;
 	*sp = (c->gpr[R_SP] - size) & cpu_mask(c->stack_size);
@@ -158,7 +158,7 @@ static inline uint8_t *fast_push_ptr(const struct cpu *c, unsigned size, uint64_
 }
 
 /* The stack slot a pop of size bytes reads, or NULL. */
-static inline const uint8_t *fast_pop_ptr(const struct cpu *c, unsigned size, uint64_t *sp)
+CPU_INLINE const uint8_t *fast_pop_ptr(const struct cpu *c, unsigned size, uint64_t *sp)
 {
 	uint64_t lin;
 	*sp = c->gpr[R_SP] & cpu_mask(c->stack_size);
@@ -169,8 +169,7 @@ static inline const uint8_t *fast_pop_ptr(const struct cpu *c, unsigned size, ui
 
 /* A near branch target v with operand size size, checked as ctrl_target
  * does; false if the branch would fault. */
-static inline bool fast_check_target(const struct cpu *c, unsigned size, uint64_t v,
-				     uint64_t *t)
+CPU_INLINE bool fast_check_target(const struct cpu *c, unsigned size, uint64_t v, uint64_t *t)
 {
 	if (likely(c->mode64)) {
 		if (unlikely(size == 2 || !cpu_canonical(v)))
@@ -186,22 +185,33 @@ static inline bool fast_check_target(const struct cpu *c, unsigned size, uint64_
 
 /* The target of a relative branch: select.c stores it in op->disp relative
  * to the block's first instruction. */
-static inline bool fast_target(const struct cpu *c, const struct op *op, uint64_t *t)
+CPU_INLINE bool fast_target(const struct cpu *c, const struct op *op, uint64_t *t)
 {
 	return fast_check_target(c, op->size, c->rip + (uint64_t)op->disp, t);
 }
 
+/* Leave the block through the branch op, whose target t is checked. A
+ * branch back to the block's own start (a loop the block is the body of)
+ * goes round again directly, budget permitting: the block is alive and
+ * its mode unchanged, as it is running. */
+CPU_INLINE const struct op *fast_jump(struct cpu *c, const struct op *op, uint64_t t)
+{
+	if (t == c->rip && likely(--c->budget > 0))
+		return (op - op->idx)->exec(c, op - op->idx);
+	c->rip = t;
+	FAST_LEAVE(c, op);
+}
+
 /* The Jcc j, its condition decided: on to the next op, or out of the
  * block to its target. */
-static inline const struct op *fast_branch(struct cpu *c, const struct op *j, bool taken)
+CPU_INLINE const struct op *fast_branch(struct cpu *c, const struct op *j, bool taken)
 {
 	uint64_t t;
 	if (!taken)
 		FAST_NEXT(c, j);
 	if (unlikely(!fast_target(c, j, &t)))
 		FAST_REF(c, j);
-	c->rip = t;
-	FAST_LEAVE(c, j);
+	return fast_jump(c, j, t);
 }
 
 #endif

@@ -62,6 +62,7 @@ static uint16_t select_cc_reads(unsigned cc)
 struct select_flags {
 	uint16_t reads;                 /* flags it needs */
 	uint16_t writes;                /* flags it always sets */
+	uint16_t clobbers;              /* flags it may set (a superset of writes) */
 	bool barrier;                   /* may fault or leave: all flags live before it */
 };
 
@@ -73,11 +74,24 @@ static int select_alu_kind(const struct op *op)
 	return op->fn == alu_test ? ALU_TEST : -1;
 }
 
+/* The row of shift_fast for a SHL/SHR/SAR of a register, or -1. */
+static int select_shift_kind(const struct op *op)
+{
+	if (op->fn != shift_op || op->k[0] != K_REG)
+		return -1;
+	switch (op->sub) {
+	case SH_SHL: return 0;
+	case SH_SHR: return 1;
+	case SH_SAR: return 2;
+	default: return -1;
+	}
+}
+
 /* live: the flags live after op. Conservative for anything not listed:
  * reference handlers read every flag and may fault. */
 static struct select_flags select_flags_of(const struct op *op, uint16_t live)
 {
-	struct select_flags f = { FL_ARITH, 0, true };
+	struct select_flags f = { .reads = FL_ARITH, .barrier = true };
 	bool mem = op->k[0] == K_MEM || op->k[1] == K_MEM;
 	op_fn *fn = op->fn;
 	int kind = select_alu_kind(op);
@@ -90,6 +104,17 @@ static struct select_flags select_flags_of(const struct op *op, uint16_t live)
 		f.writes = FL_ARITH & ~FL_CF;
 		f.reads = (live & f.writes) ? FL_CF : 0;
 		f.barrier = mem;
+	} else if (select_shift_kind(op) >= 0) {
+		/* A count of zero (only possible from CL) changes no flags. */
+		unsigned cnt = (unsigned)op->imm & (op->size == 8 ? 0x3f : 0x1f);
+		f.reads = 0;
+		f.writes = op->k[1] == K_IMM && cnt ? FL_ARITH : 0;
+		f.clobbers = FL_ARITH;
+		f.barrier = false;
+	} else if (fn == muldiv_imul || fn == muldiv_mul) {
+		f.reads = 0;
+		f.writes = FL_ARITH;
+		f.barrier = mem;
 	} else if (fn == mov_mov || fn == mov_lea || fn == mov_movzx || fn == mov_movsx) {
 		f.reads = 0;
 		f.barrier = mem;
@@ -99,6 +124,8 @@ static struct select_flags select_flags_of(const struct op *op, uint16_t live)
 	} else if (fn == ctrl_jcc) {
 		f.reads = select_cc_reads(op->sub);
 	}
+	if (!f.clobbers)
+		f.clobbers = f.writes;
 	return f;
 }
 
@@ -116,6 +143,16 @@ static op_exec *select_flagged(const struct op *op, unsigned v)
 	}
 	if ((op->fn == alu_inc || op->fn == alu_dec) && op->k[0] == K_REG)
 		return alu_incdec_fast[op->fn == alu_dec][v][select_size(op)];
+	if (v != FAST_V_PLAIN && v != FAST_V_NF)
+		return NULL;
+	unsigned nf = v == FAST_V_NF;
+	int sh = select_shift_kind(op);
+	if (sh >= 0)
+		return shift_fast[nf][sh][select_size(op)];
+	if (op->fn == muldiv_imul)
+		return muldiv_imul_fast[nf][op->k[1] == K_MEM];
+	if (op->fn == muldiv_mul && op->size >= 4)
+		return muldiv_mul_fast[nf][op->k[0] == K_MEM];
 	return NULL;
 }
 
@@ -125,21 +162,20 @@ static bool select_fusable(const struct op *op, const struct op *j)
 	if (j->fn != ctrl_jcc || (j->sub >> 1) == 5)            /* not P/NP */
 		return false;
 	int kind = select_alu_kind(op);
-	if (kind == ALU_ADC || kind == ALU_SBB)
-		return false;
 	if (op->fn == alu_inc || op->fn == alu_dec)
 		return !(select_cc_reads(j->sub) & FL_CF);     /* CF is the old one */
-	return true;
+	return kind >= 0 && kind != ALU_ADC && kind != ALU_SBB;
 }
 
 static op_exec *select_mov(const struct op *op)
 {
+	unsigned sz = op->size == 8 ? 0 : op->size == 4 ? 1 : op->size == 2 ? 2 : 3;
 	switch (KK(op->k[0], op->k[1])) {
-	case KK(K_REG, K_REG): return mov_fast[MOV_F_RR][select_size(op)];
-	case KK(K_REG, K_IMM): return mov_fast[MOV_F_RI][select_size(op)];
-	case KK(K_REG, K_MEM): return mov_fast[MOV_F_LOAD][select_size(op)];
-	case KK(K_MEM, K_REG): return mov_fast[MOV_F_STORE][select_size(op)];
-	case KK(K_MEM, K_IMM): return mov_fast[MOV_F_STOREI][select_size(op)];
+	case KK(K_REG, K_REG): return mov_fast[MOV_F_RR][sz];
+	case KK(K_REG, K_IMM): return mov_fast[MOV_F_RI][sz];
+	case KK(K_REG, K_MEM): return mov_fast[MOV_F_LOAD][sz];
+	case KK(K_MEM, K_REG): return mov_fast[MOV_F_STORE][sz];
+	case KK(K_MEM, K_IMM): return mov_fast[MOV_F_STOREI][sz];
 	default: return NULL;
 	}
 }
@@ -156,24 +192,16 @@ static op_exec *select_other(struct op *op)
 	if (fn == mov_movzx || fn == mov_movsx) {
 		if (k1 == K_REG)
 			return fn == mov_movzx ? mov_movzx_r : mov_movsx_r;
+		if (op->size >= 4 && fn == mov_movsx)
+			return mov_movsx_m;
 		if (op->size >= 4)
-			return fn == mov_movzx ? mov_movzx_m : mov_movsx_m;
+			return op->size2 == 1 ? mov_movzx_m1 : mov_movzx_m2;
 		return NULL;
 	}
 	if (fn == mov_lea)
 		return op->size == 8 ? mov_lea8 : op->size == 4 ? mov_lea4 : NULL;
 	if (fn == mov_cmov && k1 == K_REG)
 		return mov_cmov_rr;
-	if (fn == shift_op && k0 == K_REG) {
-		switch (op->sub) {
-		case SH_SHL: return shift_fast[0][select_size(op)];
-		case SH_SHR: return shift_fast[1][select_size(op)];
-		case SH_SAR: return shift_fast[2][select_size(op)];
-		default: return NULL;
-		}
-	}
-	if (fn == muldiv_imul)
-		return k1 == K_REG ? muldiv_imul_r : muldiv_imul_m;
 	if (fn == stack_push && k0 == K_REG)
 		return stack_push_r;
 	if (fn == stack_pop && k0 == K_REG)
@@ -208,11 +236,11 @@ void select_block(struct cpu *c, struct op *ops, unsigned n)
 		struct op *op = &ops[i];
 		struct select_flags f = select_flags_of(op, live_after[i]);
 		op_exec *x = NULL;
-		if (f.writes) {
+		if (f.clobbers) {
 			bool fuse = i + 1 < n && select_fusable(op, &ops[i + 1]);
 			/* Fused, the flags only matter where the Jcc falls through. */
 			uint16_t live_on = fuse ? live_after[i + 1] : live_after[i];
-			bool dead = !(live_on & f.writes);
+			bool dead = !(live_on & f.clobbers);
 			unsigned v = fuse ? (dead ? FAST_V_JCC_NF : FAST_V_JCC)
 				     : (dead ? FAST_V_NF : FAST_V_PLAIN);
 			x = select_flagged(op, v);
