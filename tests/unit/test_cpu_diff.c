@@ -50,6 +50,10 @@ struct diff_state {
 	uint64_t flags;
 };
 
+/* The two data buffers of string cases (one page each). */
+#define BUF_SIZE 4096
+#define BUF_MID 2048
+
 struct diff_case {
 	uint8_t code[128];
 	unsigned len;
@@ -57,6 +61,10 @@ struct diff_case {
 	uint64_t undef;                 /* flags not compared */
 	uint16_t skip_regs;             /* registers not compared (undefined results) */
 	bool string;                    /* uses the two data buffers through rSI/rDI */
+	/* String cases: where rSI and rDI start, as offsets into the two
+	 * buffers taken as one area of two pages; 0 and 0: the middle of the
+	 * first and the middle of the second. */
+	uint16_t si_pos, di_pos;
 };
 
 struct rng {
@@ -488,6 +496,13 @@ static bool gen_string(struct rng *r, struct diff_case *dc)
 	dc->in.r[1] = rng_below(r, 24);     /* rCX */
 	dc->in.r[0] = rng_below(r, 2) ? 0x41 : rng_value(r);
 	dc->string = true;
+	if (rng_below(r, 3) == 0) {
+		/* Across the page boundary between the buffers, and for MOVS
+		 * maybe overlapping: a destination just ahead of the source
+		 * sees the elements copied before it. */
+		dc->si_pos = (uint16_t)(BUF_SIZE - 1 - rng_below(r, 200));
+		dc->di_pos = (uint16_t)(dc->si_pos - 16 + rng_below(r, 33));
+	}
 	return true;
 }
 
@@ -752,8 +767,6 @@ static const struct diff_family families[] = {
 
 /* ---- the native side --------------------------------------------------- */
 
-#define BUF_SIZE 4096
-#define BUF_MID 2048
 
 static uint8_t native_buf[2][BUF_SIZE] __attribute__((aligned(4096)));
 static uint8_t *stub_mem;
@@ -861,8 +874,12 @@ static void diff_run_family(struct harness *h, const struct diff_family *f, uint
 		if (dc.string) {
 			diff_fill_buffers(&r, native_buf);
 			memcpy(ebufs, native_buf, sizeof(ebufs));
-			nat.r[6] = (uint64_t)(uintptr_t)&native_buf[0][BUF_MID];
-			nat.r[7] = (uint64_t)(uintptr_t)&native_buf[1][BUF_MID];
+			if (!dc.si_pos && !dc.di_pos) {
+				dc.si_pos = BUF_MID;
+				dc.di_pos = BUF_SIZE + BUF_MID;
+			}
+			nat.r[6] = (uint64_t)(uintptr_t)native_buf[0] + dc.si_pos;
+			nat.r[7] = (uint64_t)(uintptr_t)native_buf[0] + dc.di_pos;
 		}
 		diff_build_stub(&dc);
 		((void (*)(struct diff_state *))(void *)stub_mem)(&nat);
@@ -874,8 +891,8 @@ static void diff_run_family(struct harness *h, const struct diff_family *f, uint
 		memcpy(in, dc.in.r, sizeof(in));
 		if (dc.string) {
 			guestmem_write(h->m.mem, HARNESS_DATA, ebufs, sizeof(ebufs));
-			in[6] = HARNESS_DATA + BUF_MID;
-			in[7] = HARNESS_DATA + BUF_SIZE + BUF_MID;
+			in[6] = HARNESS_DATA + dc.si_pos;
+			in[7] = HARNESS_DATA + dc.di_pos;
 		}
 		vr.rax = in[0]; vr.rcx = in[1]; vr.rdx = in[2]; vr.rbx = in[3];
 		vr.rsp = HARNESS_STACK; vr.rbp = in[5]; vr.rsi = in[6]; vr.rdi = in[7];
@@ -897,9 +914,9 @@ static void diff_run_family(struct harness *h, const struct diff_family *f, uint
 		}
 		if (dc.string) {
 			nat.r[6] -= (uint64_t)(uintptr_t)native_buf[0];
-			nat.r[7] -= (uint64_t)(uintptr_t)native_buf[1];
+			nat.r[7] -= (uint64_t)(uintptr_t)native_buf[0];
 			emu.r[6] -= HARNESS_DATA;
-			emu.r[7] -= HARNESS_DATA + BUF_SIZE;
+			emu.r[7] -= HARNESS_DATA;
 			guestmem_read(h->m.mem, HARNESS_DATA, ebufs, sizeof(ebufs));
 			if (memcmp(ebufs, native_buf, sizeof(ebufs))) {
 				diff_report(f, &dc, &nat, &emu, "memory differs");
