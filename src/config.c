@@ -168,6 +168,15 @@ static int set_memory(struct config *cfg, const char *v, const struct where *w,
 	return 0;
 }
 
+/* The index of v in names[0..n), or -1: keyword values map to enums. */
+static int config_keyword(const char *v, const char *const names[], int n)
+{
+	for (int i = 0; i < n; i++)
+		if (!strcmp(v, names[i]))
+			return i;
+	return -1;
+}
+
 static int set_cpus(struct config *cfg, const char *v, const struct where *w,
 		    char *err, size_t errlen)
 {
@@ -183,14 +192,11 @@ static int set_cpus(struct config *cfg, const char *v, const struct where *w,
 static int set_accel(struct config *cfg, const char *v, const struct where *w,
 		     char *err, size_t errlen)
 {
-	if (!strcmp(v, "auto"))
-		cfg->accel = ACCEL_AUTO;
-	else if (!strcmp(v, "kvm"))
-		cfg->accel = ACCEL_KVM;
-	else if (!strcmp(v, "emu"))
-		cfg->accel = ACCEL_EMU;
-	else
+	static const char *const names[] = { "auto", "kvm", "emu" };   /* enum config_accel */
+	int i = config_keyword(v, names, 3);
+	if (i < 0)
 		return fail(err, errlen, w, "accelerator '%s' is not one of auto, kvm, emu", v);
+	cfg->accel = (enum config_accel)i;
 	return 0;
 }
 
@@ -344,12 +350,11 @@ static int set_drive_file(struct config *cfg, const char *v, const struct where 
 static int set_drive_media(struct config *cfg, const char *v, const struct where *w,
 			   char *err, size_t errlen)
 {
-	if (!strcmp(v, "disk"))
-		cfg->drive[w->index].media = MEDIA_DISK;
-	else if (!strcmp(v, "cdrom"))
-		cfg->drive[w->index].media = MEDIA_CDROM;
-	else
+	static const char *const names[] = { "disk", "cdrom" };      /* enum config_media */
+	int i = config_keyword(v, names, 2);
+	if (i < 0)
 		return fail(err, errlen, w, "media '%s' is not disk or cdrom", v);
+	cfg->drive[w->index].media = (enum config_media)i;
 	return 0;
 }
 
@@ -413,14 +418,12 @@ static int set_undo_flag(struct config *cfg, const char *v, const struct where *
 static int set_on_exit(struct config *cfg, const char *v, const struct where *w,
 		       char *err, size_t errlen)
 {
-	if (!strcmp(v, "commit"))
-		cfg->on_exit = ON_EXIT_COMMIT;
-	else if (!strcmp(v, "discard"))
-		cfg->on_exit = ON_EXIT_DISCARD;
-	else if (!strcmp(v, "keep"))
-		cfg->on_exit = ON_EXIT_KEEP;
-	else
+	/* enum config_on_exit; "ask" is only the default, never written. */
+	static const char *const names[] = { "", "commit", "discard", "keep" };
+	int i = *v ? config_keyword(v, names, 4) : -1;
+	if (i < 0)
 		return fail(err, errlen, w, "'%s' is not commit, discard or keep", v);
+	cfg->on_exit = (enum config_on_exit)i;
 	return 0;
 }
 

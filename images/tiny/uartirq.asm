@@ -35,16 +35,7 @@ start:
 %include "lib/longmode.inc"
 %include "lib/serial.inc"
 %include "lib/intr64.inc"
-
-%macro OUTB 2
-        mov dx, %1
-        mov al, %2
-        out dx, al
-%endmacro
-%macro INB 1
-        mov dx, %1
-        in al, dx
-%endmacro
+%include "lib/portio.inc"
 
 main64:
         call intr_init

@@ -35,8 +35,6 @@ uint8_t fake_blk_pattern(uint64_t offset)
 	return (uint8_t)((h >> 32) + (offset % BLK_SECTOR) * 13);
 }
 
-static void fake_blk_vhd_geometry(uint64_t size, struct blk_geometry *g);
-
 static struct blk *fake_blk_alloc(uint64_t size, bool ro)
 {
 	struct blk *b = calloc(1, sizeof(*b));
@@ -44,7 +42,7 @@ static struct blk *fake_blk_alloc(uint64_t size, bool ro)
 	b->ro = ro;
 	pthread_mutex_init(&b->mu, NULL);
 	pthread_cond_init(&b->cv, NULL);
-	fake_blk_vhd_geometry(size, &b->geo);
+	blk_geometry_from_size(size, &b->geo);
 	return b;
 }
 
@@ -232,39 +230,6 @@ bool __wrap_blk_is_read_only(const struct blk *b)
 void __wrap_blk_get_geometry(const struct blk *b, struct blk_geometry *g)
 {
 	*g = b->geo;
-}
-
-/* The VHD specification's algorithm (appendix "CHS calculation"). */
-static void fake_blk_vhd_geometry(uint64_t size, struct blk_geometry *g)
-{
-	uint64_t total = size / BLK_SECTOR;
-	uint64_t spt, heads, cth;
-	if (total > 65535ULL * 16 * 255)
-		total = 65535ULL * 16 * 255;
-	if (total >= 65535ULL * 16 * 63) {
-		spt = 255;
-		heads = 16;
-		cth = total / spt;
-	} else {
-		spt = 17;
-		cth = total / spt;
-		heads = (cth + 1023) / 1024;
-		if (heads < 4)
-			heads = 4;
-		if (cth >= heads * 1024 || heads > 16) {
-			spt = 31;
-			heads = 16;
-			cth = total / spt;
-		}
-		if (cth >= heads * 1024) {
-			spt = 63;
-			heads = 16;
-			cth = total / spt;
-		}
-	}
-	g->cylinders = (uint32_t)(cth / heads);
-	g->heads = (uint8_t)heads;
-	g->sectors = (uint8_t)spt;
 }
 
 int __wrap_blk_submit(struct blk *b, struct blk_req *r)

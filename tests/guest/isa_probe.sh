@@ -1,24 +1,22 @@
 #!/bin/sh
-# Boots tests/guest/isa_probe.asm on KVM with 512 MiB and two vCPUs, types a
+# Boots images/tiny/isa_probe.asm on ENGINE with 512 MiB and two vCPUs, types a
 # line into it with --type-at, and checks what the guest read: the board's
 # CMOS bytes through the RTC, and the typed keys as set-1 scan codes from the
 # i8042 (input hub -> PS/2 keyboard -> controller translation -> port 0x60).
-# Usage: isa_probe.sh LODGE IMAGE WORKDIR
+# Usage: isa_probe.sh LODGE ENGINE IMAGE WORKDIR
 set -u
-lodge=$1 image=$2 dir=$3
-if ! [ -r /dev/kvm ] || ! [ -w /dev/kvm ]; then
-	echo "SKIP: /dev/kvm is not usable here"
-	exit 77
-fi
+lodge=$1 engine=$2 image=$3 dir=$4
+. "$(dirname "$0")/lib.sh"
+guest_skip_unusable "$engine" "isa-probe on $engine"
 mkdir -p "$dir"
-out="$dir/isa_probe.serial"
+out="$dir/isa_probe-$engine.serial"
 rm -f "$out"
-"$lodge" run --bios "$image" --accel kvm --mem 512M --cpus 2 --headless --debug-exit \
-	--serial "file:$out" --type-at 'READY:ls -L\n' 2>"$dir/isa_probe.log"
+"$lodge" run --bios "$image" --accel "$engine" --mem 512M --cpus 2 --headless --debug-exit \
+	--serial "file:$out" --type-at 'READY:ls -L\n' 2>"$dir/isa_probe-$engine.log"
 status=$?
 if [ "$status" -ne 33 ]; then
 	echo "FAIL: lodge exited with $status, not 33 (the guest's debug-exit)"
-	cat "$dir/isa_probe.log"
+	cat "$dir/isa_probe-$engine.log"
 	exit 1
 fi
 fail=0

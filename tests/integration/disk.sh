@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # disk.sh: the test hard disk (images/build-disk.sh) boots through SeaBIOS,
 # ATA and GRUB into Linux with root on /dev/sda1, looks at the machine from
-# inside, reads a line typed on the keyboard, writes a file and powers off
-# through ACPI (S5): lodge exits 0 and the file is in the image afterwards.
+# inside, reads a line typed on the keyboard, writes a file, waits for the
+# ACPI power button (SIGTERM to lodge) and powers off through ACPI (S5):
+# lodge exits 0 and the file is in the image afterwards.
 # One boot, two CPUs, many checks.
 #
 #   disk.sh LODGE ENGINE CACHE
@@ -20,6 +21,8 @@
 #   keyboard: the line --type-at typed on the PS/2 keyboard, read from the
 #             VT (tty1) it goes to, not from the serial console
 #   the known file's hash read from the disk
+#   power button: lodge's SIGTERM reaches Linux's ACPI button driver as
+#             KEY_POWER on its event device; the guest then powers off
 set -u
 [ $# = 3 ] || { echo "usage: $0 LODGE ENGINE CACHE" >&2; exit 2; }
 # shellcheck source-path=SCRIPTDIR source=lib.sh
@@ -40,11 +43,29 @@ exec 3</dev/tty1
 echo "lodge-disk: reading a line from tty1"
 if read -r -t 120 line <&3; then echo "keyboard: $line"; else echo "keyboard: nothing within 120 s"; fi
 echo "written by Linux $(uname -r) on $(cat /sys/class/block/sda/device/model)" >/root/from-guest.txt
+# The ACPI power button's event device (the button and evdev modules).
+ev=
+for d in /sys/class/input/input*; do
+	[ "$(cat "$d/name")" = "Power Button" ] || continue
+	for e in "$d"/event*; do [ -e "$e" ] && ev=/dev/input/${e##*/}; done
+done
+echo "lodge-disk: waiting for the power button on ${ev:-no device}"
+# struct input_event (x86-64): 16 bytes of time, then type, code (u16) and
+# value (s32): EV_KEY (1), KEY_POWER (116), pressed (1).
+while [ -n "$ev" ]; do
+	set -- $(dd if="$ev" bs=24 count=1 2>/dev/null | od -An -v -tu2)
+	[ $# -ge 11 ] || break
+	if [ "$9" = 1 ] && [ "${10}" = 116 ] && [ "${11}" = 1 ]; then
+		echo "power button: pressed"
+		break
+	fi
+done
 EOF
 cp "$cache/lodge-test-disk.img" "$it_dir/disk.img"
 debugfs -w -R "write $it_dir/run.sh /etc/lodge-run.sh" "$part" >/dev/null 2>&1 ||
 	it_error "debugfs could not write /etc/lodge-run.sh into the image"
 
+it_button_at="lodge-disk: waiting for the power button on /dev/input/event"
 it_boot 0 --mem 256M --cpus 2 --disk "$it_dir/disk.img" --boot c \
 	--type-at "reading a line from tty1:$typed\\n"
 
@@ -55,7 +76,7 @@ it_expect "SeaBIOS (version" "Booting from Hard Disk" "lodge-grub: loading Linux
 	"lodge-disk: running /etc/lodge-run.sh" \
 	"cpus: 2 online, 2 in cpuinfo" \
 	"$(cd "$cache" && sha256sum known.bin | sed 's| known.bin| /lodge/known.bin|')" \
-	"keyboard: $typed" \
+	"keyboard: $typed" "power button: pressed" \
 	"lodge-disk: done, status 0"
 it_expect_re "^dmesg: .*ACPI: FACP " "^dmesg: .*ACPI: DSDT " "^dmesg: .*ACPI: APIC " \
 	"^dmesg: .*ACPI: HPET " "^dmesg: .*ACPI: PM-Timer IO Port: 0x" \

@@ -141,6 +141,7 @@ it_boot() {
 			break
 		fi
 		[ -n "$it_typing" ] && it_qemu_type_when_ready
+		[ -n "$it_button_at" ] && it_press_button_when_ready
 		sleep 1
 	done
 	if [ -n "$it_pid" ]; then
@@ -156,6 +157,20 @@ it_boot() {
 	it_times="$it_times $((SECONDS - start))s"
 	echo "boot $it_boots: exit status ${status:-none} after $((SECONDS - start)) s"
 	[ "$status" = "$want" ] || it_error "boot $it_boots: exit status ${status:-none}, expected $want"
+}
+
+# it_button_at=MARKER before it_boot: once the console shows MARKER, press
+# the ACPI power button the way a user's desktop does: SIGTERM to lodge
+# (QEMU: system_powerdown on its monitor). Pressed once per boot.
+it_button_at=
+it_press_button_when_ready() {
+	grep -qF -- "$it_button_at" "$it_console.raw" || return 0
+	it_button_at=
+	if [ "$engine" = qemu ]; then
+		echo system_powerdown >"$it_dir/mon.in"
+	else
+		kill -TERM "$it_pid"
+	fi
 }
 
 it_stop() {
@@ -201,7 +216,7 @@ it_qemu_start() {
 		esac
 		shift 2
 	done
-	if [ -n "$it_typing" ]; then
+	if [ -n "$it_typing" ] || [ -n "$it_button_at" ]; then
 		mkfifo "$it_dir/mon.in" "$it_dir/mon.out"
 		a+=(-chardev "pipe,id=mon,path=$it_dir/mon" -mon 'chardev=mon,mode=readline')
 		cat "$it_dir/mon.out" >/dev/null &
