@@ -115,6 +115,10 @@ main64:
         mov al, 0xfe                    ; slave: only IRQ8
         out PIC2 + 1, al
 
+        ; UIP is status, not a power-on value: the clock's first update
+        ; runs in the first 2 ms of guest time, and a fast CPU gets here
+        ; sooner.
+        call wait_no_uip
         PRINT "rtc: power-on registers A="
         mov ah, REG_A
         call putbcd

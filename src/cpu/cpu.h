@@ -42,6 +42,9 @@ struct block;
 
 #define likely(x) __builtin_expect(!!(x), 1)
 #define unlikely(x) __builtin_expect(!!(x), 0)
+/* The helpers below sit on the paths every instruction takes: GCC's
+ * heuristics would leave some of them out of line in the larger handlers. */
+#define CPU_INLINE static inline __attribute__((always_inline))
 
 /* General registers in encoding order. */
 enum { R_AX, R_CX, R_DX, R_BX, R_SP, R_BP, R_SI, R_DI };
@@ -49,6 +52,9 @@ enum { R_AX, R_CX, R_DX, R_BX, R_SP, R_BP, R_SI, R_DI };
 #define REG_HIGH8 16
 #define REG_RIP 32
 #define REG_NONE 0xff
+/* struct cpu.slot indexes beyond the GPRs. */
+#define CPU_SLOT_RIP 16
+#define CPU_SLOT_ZERO 17
 
 /* Segment registers in encoding order. */
 enum { S_ES, S_CS, S_SS, S_DS, S_FS, S_GS, S_NONE };
@@ -115,22 +121,32 @@ enum {
 #define ACC_X 0x4u
 #define ACC_SUPER 0x8u                  /* implicit supervisor access (GDT, TSS, IDT) */
 
-/* Software TLB: direct mapped, one array per privilege class (CPL 3 or not). */
-#define TLB_BITS 8
+/* Software TLB: direct mapped, one array per privilege class (CPL 3 or not).
+ * Only canonical pages are ever entered, so a hit also proves the address
+ * canonical. */
+#define TLB_BITS 10
 #define TLB_SIZE (1u << TLB_BITS)
 #define TLB_INVALID (~0ULL)
 
+/* The part of an entry every data access looks at: 32 bytes, two per
+ * cache line. */
 struct tlb_entry {
-	uint64_t tag_r, tag_w, tag_x;   /* linear page, or TLB_INVALID */
+	uint64_t tag_r, tag_w;          /* linear page, or TLB_INVALID */
 	uintptr_t addend;               /* host = linear + addend (RAM pages) */
-	uint64_t gpfn;                  /* guest-physical page number */
 	_Atomic uint8_t *code;          /* the page's code_pages byte */
+};
+
+/* The rest, for instruction fetch and flushes. */
+struct tlb_info {
+	uint64_t tag_x;                 /* linear page, or TLB_INVALID */
+	uint64_t gpfn;                  /* guest-physical page number */
 	bool global;
 };
 
 /* Lazy flags: cc_op = kind << 2 | log2(size). */
 enum cc_kind { CC_EFLAGS, CC_ADD, CC_ADC, CC_SUB, CC_SBB, CC_LOGIC, CC_INC, CC_DEC,
-	       CC_MUL };                /* MUL/IMUL: cc_src2 = CF = OF */
+	       CC_MUL,                  /* MUL/IMUL: cc_src2 = CF = OF */
+	       CC_SHIFT };              /* SHL/SHR/SAR: cc_src2 = CF and OF as RFLAGS bits */
 #define CC_OP(kind, size) ((unsigned)(kind) << 2 | cpu_size_log2(size))
 
 /* Operand kinds in struct op. */
@@ -143,14 +159,21 @@ enum { K_NONE, K_REG, K_MEM, K_IMM };
 #define OPF_SEG_OVR 0x8u                /* explicit segment prefix */
 
 typedef int op_fn(struct cpu *c, const struct op *op);
+typedef const struct op *op_exec(struct cpu *c, const struct op *op);
 
 /*
- * One decoded instruction: a handler and its operands digested so the
- * handler never looks at instruction bytes. A handler returns 0 to fall
- * through (the loop advances rip by len), or 1 when it set rip itself or the
- * block must end after it.
+ * One decoded instruction: handlers and operands digested so no handler
+ * ever looks at instruction bytes.
+ *
+ * fn is the reference handler: it runs with c->rip at this instruction and
+ * returns 0 to fall through (the caller advances rip by len), or 1 when it
+ * set rip itself or the block must end after it.
+ *
+ * exec is the threaded handler a block runs through (fast.h): either a
+ * specialised form chosen by select.c or emu_exec_ref, which calls fn.
  */
 struct op {
+	op_exec *exec;
 	op_fn *fn;
 	uint8_t len;                    /* instruction length */
 	uint8_t size;                   /* operand size in bytes */
@@ -162,14 +185,27 @@ struct op {
 	uint8_t sub;                    /* handler-specific selector */
 	uint8_t size2;                  /* source size (MOVZX/MOVSX), etc. */
 	uint16_t imm2;                  /* far pointer selector, ENTER level */
-	int64_t disp;
+	uint16_t off;                   /* offset from the block's first instruction */
+	uint8_t sbase, sindex;          /* base and index as struct cpu.slot indexes */
+	uint8_t idx;                    /* index in the block's ops */
+	int64_t disp;                   /* RIP-relative: from the block's first instruction */
 	uint64_t imm;
 	const void *zinsn;              /* SIMD: decoded instruction kept for simd_exec */
 };
 
 struct cpu {
-	uint64_t gpr[16];
-	uint64_t rip;
+	/* The general registers, rip and a constant zero in one array, so the
+	 * threaded handlers form an address as slot[base] + (slot[index] <<
+	 * scale) + disp without branches (an absent base or index is
+	 * CPU_SLOT_ZERO, RIP-relative addressing uses CPU_SLOT_RIP). */
+	union {
+		struct {
+			uint64_t gpr[16];
+			uint64_t rip;
+			uint64_t zero;
+		};
+		uint64_t slot[18];
+	};
 	uint64_t rflags;                /* all bits except the arithmetic ones */
 	uint64_t cc_dst, cc_src, cc_src2;
 	unsigned cc_op;
@@ -215,18 +251,19 @@ struct cpu {
 
 	/* Block execution. */
 	bool brk;                       /* end the current block after this instruction */
-	uint64_t icount;                /* retired instructions */
-	uint64_t extra_retired;         /* REP iterations counted as instructions */
+	int budget;                     /* blocks left before the run loop looks for events */
+	uint64_t extra_retired;         /* REP iterations counted as instructions (icount) */
 	_Atomic bool kicked;
 	_Atomic bool flush_code;        /* another agent invalidated code pages */
 	_Atomic bool flush_tlb;         /* A20 changed, etc. */
 
 	struct tlb_entry tlb[2][TLB_SIZE];
+	struct tlb_info tlb_info[2][TLB_SIZE];
 	struct cpu_code *code;          /* decoded-block cache (decode.c) */
 	const struct block *cur_block;
-	const struct block *last_block; /* for chaining; see decode_lookup */
-	uint64_t last_gen;
-	uint64_t code_gen;              /* bumped when decoded blocks or links may be stale */
+	/* Blocks by linear address of their first instruction (decode.c). */
+	const struct block *const *jmp;
+	bool icount_mode;               /* vm->icount, kept here for the block loop */
 
 	struct machine *m;
 	struct vcpu *v;
@@ -255,27 +292,27 @@ struct emu_vm {
 };
 
 /* A 48-bit linear address sign-extended to 64 bits (SDM Vol. 1 3.3.7.1). */
-static inline bool cpu_canonical(uint64_t v)
+CPU_INLINE bool cpu_canonical(uint64_t v)
 {
 	return ((v + (1ULL << 47)) >> 48) == 0;
 }
 
-static inline unsigned cpu_size_log2(unsigned size)
+CPU_INLINE unsigned cpu_size_log2(unsigned size)
 {
 	return size == 1 ? 0 : size == 2 ? 1 : size == 4 ? 2 : 3;
 }
 
-static inline uint64_t cpu_mask(unsigned size)
+CPU_INLINE uint64_t cpu_mask(unsigned size)
 {
 	return size >= 8 ? ~0ULL : (1ULL << (size * 8)) - 1;
 }
 
-static inline uint64_t cpu_sign(unsigned size)
+CPU_INLINE uint64_t cpu_sign(unsigned size)
 {
 	return 1ULL << (size * 8 - 1);
 }
 
-static inline int64_t cpu_sext(uint64_t v, unsigned size)
+CPU_INLINE int64_t cpu_sext(uint64_t v, unsigned size)
 {
 	switch (size) {
 	case 1: return (int8_t)v;
@@ -285,7 +322,7 @@ static inline int64_t cpu_sext(uint64_t v, unsigned size)
 	}
 }
 
-static inline uint64_t cpu_reg_get(const struct cpu *c, unsigned r, unsigned size)
+CPU_INLINE uint64_t cpu_reg_get(const struct cpu *c, unsigned r, unsigned size)
 {
 	if (size == 1 && r >= REG_HIGH8)
 		return (c->gpr[r - REG_HIGH8] >> 8) & 0xff;
@@ -293,7 +330,7 @@ static inline uint64_t cpu_reg_get(const struct cpu *c, unsigned r, unsigned siz
 }
 
 /* 32-bit writes zero-extend; 8/16-bit writes merge (SDM Vol. 1 3.4.1.1). */
-static inline void cpu_reg_set(struct cpu *c, unsigned r, unsigned size, uint64_t v)
+CPU_INLINE void cpu_reg_set(struct cpu *c, unsigned r, unsigned size, uint64_t v)
 {
 	switch (size) {
 	case 1:
@@ -330,7 +367,7 @@ _Noreturn void cpu_raise_pf(struct cpu *c, uint64_t lin, uint32_t err);
 uint64_t mmu_read_slow(struct cpu *c, uint64_t lin, unsigned size, unsigned acc);
 void mmu_write_slow(struct cpu *c, uint64_t lin, unsigned size, uint64_t v, unsigned acc);
 
-static inline uint64_t cpu_load_host(const uint8_t *p, unsigned size)
+CPU_INLINE uint64_t cpu_load_host(const uint8_t *p, unsigned size)
 {
 	switch (size) {
 	case 1: return *p;
@@ -340,7 +377,7 @@ static inline uint64_t cpu_load_host(const uint8_t *p, unsigned size)
 	}
 }
 
-static inline void cpu_store_host(uint8_t *p, unsigned size, uint64_t v)
+CPU_INLINE void cpu_store_host(uint8_t *p, unsigned size, uint64_t v)
 {
 	switch (size) {
 	case 1: *p = (uint8_t)v; break;
@@ -351,7 +388,7 @@ static inline void cpu_store_host(uint8_t *p, unsigned size, uint64_t v)
 }
 
 /* Linear read at the current privilege (size 1, 2, 4 or 8). */
-static inline uint64_t cpu_read_lin(struct cpu *c, uint64_t lin, unsigned size)
+CPU_INLINE uint64_t cpu_read_lin(struct cpu *c, uint64_t lin, unsigned size)
 {
 	struct tlb_entry *e = &c->tlb[c->mmu_idx][(lin >> 12) & (TLB_SIZE - 1)];
 	if (likely(e->tag_r == (lin & ~0xfffULL) && (lin & 0xfff) + size <= 0x1000))
@@ -359,7 +396,7 @@ static inline uint64_t cpu_read_lin(struct cpu *c, uint64_t lin, unsigned size)
 	return mmu_read_slow(c, lin, size, ACC_R);
 }
 
-static inline void cpu_write_lin(struct cpu *c, uint64_t lin, unsigned size, uint64_t v)
+CPU_INLINE void cpu_write_lin(struct cpu *c, uint64_t lin, unsigned size, uint64_t v)
 {
 	struct tlb_entry *e = &c->tlb[c->mmu_idx][(lin >> 12) & (TLB_SIZE - 1)];
 	if (likely(e->tag_w == (lin & ~0xfffULL) && (lin & 0xfff) + size <= 0x1000 &&
@@ -377,8 +414,7 @@ _Noreturn void seg_fault(struct cpu *c, unsigned s, uint64_t off, unsigned size,
 /* Segment-relative offset -> linear address, with the protection checks of
  * SDM Vol. 3A 5.3 (limit) and 5.4-5.6 (type), or the canonical check in
  * 64-bit mode. */
-static inline uint64_t cpu_lin(struct cpu *c, unsigned s, uint64_t off, unsigned size,
-			       unsigned acc)
+CPU_INLINE uint64_t cpu_lin(struct cpu *c, unsigned s, uint64_t off, unsigned size, unsigned acc)
 {
 	if (c->mode64) {
 		uint64_t lin = off + (s >= S_FS ? c->seg[s].base : 0);
@@ -392,32 +428,31 @@ static inline uint64_t cpu_lin(struct cpu *c, unsigned s, uint64_t off, unsigned
 	return (uint32_t)(c->seg[s].base + off);
 }
 
-static inline uint64_t cpu_read(struct cpu *c, unsigned s, uint64_t off, unsigned size)
+CPU_INLINE uint64_t cpu_read(struct cpu *c, unsigned s, uint64_t off, unsigned size)
 {
 	return cpu_read_lin(c, cpu_lin(c, s, off, size, ACC_R), size);
 }
 
-static inline void cpu_write(struct cpu *c, unsigned s, uint64_t off, unsigned size,
-			     uint64_t v)
+CPU_INLINE void cpu_write(struct cpu *c, unsigned s, uint64_t off, unsigned size, uint64_t v)
 {
 	cpu_write_lin(c, cpu_lin(c, s, off, size, ACC_W), size, v);
 }
 
 /* Effective address of a memory operand (SDM Vol. 2A 2.1.5), wrapped to the
- * address size. */
-static inline uint64_t cpu_ea(const struct cpu *c, const struct op *op)
+ * address size. A RIP-relative displacement is stored relative to the
+ * block's first instruction (decode.c): rip - off is that instruction. */
+CPU_INLINE uint64_t cpu_ea(const struct cpu *c, const struct op *op)
 {
 	uint64_t a = (uint64_t)op->disp;
 	if (op->base != REG_NONE)
-		a += op->base == REG_RIP ? c->rip + op->len : c->gpr[op->base];
+		a += op->base == REG_RIP ? c->rip - op->off : c->gpr[op->base];
 	if (op->index != REG_NONE)
 		a += c->gpr[op->index] << op->scale;
 	return op->asize == 8 ? a : a & cpu_mask(op->asize);
 }
 
 /* Operand n of op as a value (register, memory or immediate). */
-static inline uint64_t cpu_opnd_get(struct cpu *c, const struct op *op, unsigned n,
-				    unsigned size)
+CPU_INLINE uint64_t cpu_opnd_get(struct cpu *c, const struct op *op, unsigned n, unsigned size)
 {
 	switch (op->k[n]) {
 	case K_REG: return cpu_reg_get(c, op->r[n], size);
@@ -426,8 +461,8 @@ static inline uint64_t cpu_opnd_get(struct cpu *c, const struct op *op, unsigned
 	}
 }
 
-static inline void cpu_opnd_set(struct cpu *c, const struct op *op, unsigned n,
-				unsigned size, uint64_t v)
+CPU_INLINE void cpu_opnd_set(struct cpu *c, const struct op *op, unsigned n, unsigned size,
+			     uint64_t v)
 {
 	if (op->k[n] == K_REG)
 		cpu_reg_set(c, op->r[n], size, v);
@@ -440,11 +475,11 @@ static inline void cpu_opnd_set(struct cpu *c, const struct op *op, unsigned n,
 void cpu_push(struct cpu *c, unsigned size, uint64_t v);
 uint64_t cpu_pop(struct cpu *c, unsigned size);
 /* Stack pointer as the current stack size sees it. */
-static inline uint64_t cpu_sp(const struct cpu *c)
+CPU_INLINE uint64_t cpu_sp(const struct cpu *c)
 {
 	return c->gpr[R_SP] & cpu_mask(c->stack_size);
 }
-static inline void cpu_sp_set(struct cpu *c, uint64_t v)
+CPU_INLINE void cpu_sp_set(struct cpu *c, uint64_t v)
 {
 	if (c->stack_size == 8)
 		c->gpr[R_SP] = v;
@@ -461,45 +496,87 @@ uint64_t flags_get(struct cpu *c);
 void flags_set(struct cpu *c, uint64_t v, uint64_t mask);
 bool flags_cf(struct cpu *c);
 bool flags_cond(struct cpu *c, unsigned cc);
-/* Flags of a finished ADD/SUB/... computed now (for the eager paths). */
-static inline void flags_lazy(struct cpu *c, unsigned cc_op, uint64_t dst, uint64_t src,
-			      uint64_t src2)
+bool flags_parity(uint64_t v);
+
+/* How far lazy operands are shifted left: the sign bit lands on bit 63. */
+CPU_INLINE unsigned flags_norm_shift(unsigned cc_op)
 {
+	return 64 - (8u << (cc_op & 3));
+}
+
+/* Record a finished ADD/SUB/... (dst the result, src the second operand,
+ * both of the operand size); its flags are derived when read. */
+CPU_INLINE void flags_lazy(struct cpu *c, unsigned cc_op, uint64_t dst, uint64_t src, uint64_t src2)
+{
+	unsigned sh = flags_norm_shift(cc_op);
 	c->cc_op = cc_op;
-	c->cc_dst = dst;
-	c->cc_src = src;
+	c->cc_dst = dst << sh;
+	c->cc_src = src << sh;
 	c->cc_src2 = src2;
 }
+
 /* Set the six arithmetic flags to exactly bits (others untouched). */
-static inline void flags_set_arith(struct cpu *c, uint64_t bits)
+CPU_INLINE void flags_set_arith(struct cpu *c, uint64_t bits)
 {
 	c->cc_op = CC_EFLAGS;
 	c->cc_src = bits & FL_ARITH;
 }
-bool flags_parity(uint64_t v);
 
-/* flags_cond with the cases that dominate real code inline: any condition
- * after CMP/SUB, and ZF/SF/CF tests after the lazy kinds. */
-static inline bool flags_cond_fast(struct cpu *c, unsigned cc)
+/*
+ * Condition cc (other than P/NP) from CF, ZF, SF and OF: bit
+ * CF | ZF << 1 | SF << 2 | OF << 3 of a 16-bit truth table, so no branch.
+ */
+#define FLAGS_T_CF 0xaaaau                 /* the index has CF set */
+#define FLAGS_T_ZF 0xccccu
+#define FLAGS_T_SF 0xf0f0u
+#define FLAGS_T_OF 0xff00u
+CPU_INLINE bool flags_cond_bits(unsigned cc, bool cf, bool zf, bool sf, bool of)
 {
-	unsigned kind = c->cc_op >> 2, size = 1u << (c->cc_op & 3);
-	if (kind == CC_SUB) {
-		uint64_t m = cpu_mask(size);
-		uint64_t res = c->cc_dst & m, src = c->cc_src & m, src1 = (res + src) & m;
-		bool r;
-		switch (cc >> 1) {
-		case 1: r = src1 < src; break;
-		case 2: r = res == 0; break;
-		case 3: r = src1 <= src; break;
-		case 4: r = (res & cpu_sign(size)) != 0; break;
-		case 6: r = cpu_sext(src1, size) < cpu_sext(src, size); break;
-		case 7: r = cpu_sext(src1, size) <= cpu_sext(src, size); break;
-		default: return flags_cond(c, cc);
-		}
-		return r ^ (cc & 1);
+	static const uint16_t table[8] = {
+		FLAGS_T_OF,                             /* O */
+		FLAGS_T_CF,                             /* B */
+		FLAGS_T_ZF,                             /* Z */
+		FLAGS_T_CF | FLAGS_T_ZF,                /* BE */
+		FLAGS_T_SF,                             /* S */
+		0,                                      /* P: not from these four */
+		FLAGS_T_SF ^ FLAGS_T_OF,                /* L */
+		FLAGS_T_ZF | (FLAGS_T_SF ^ FLAGS_T_OF), /* LE */
+	};
+	unsigned i = (unsigned)cf | (unsigned)zf << 1 | (unsigned)sf << 2 | (unsigned)of << 3;
+	return ((table[cc >> 1] >> i) & 1) ^ (cc & 1);
+}
+
+/* The condition after a SUB/CMP of normalised a - b = r. */
+CPU_INLINE bool flags_cond_sub(unsigned cc, uint64_t a, uint64_t b, uint64_t r)
+{
+	return flags_cond_bits(cc, a < b, r == 0, r >> 63, ((a ^ b) & (a ^ r)) >> 63);
+}
+
+/* The condition after an ADD of normalised a + b = r. */
+CPU_INLINE bool flags_cond_add(unsigned cc, uint64_t a, uint64_t b, uint64_t r)
+{
+	return flags_cond_bits(cc, r < a, r == 0, r >> 63, ((a ^ r) & (b ^ r)) >> 63);
+}
+
+/* The condition after a logic operation with normalised result r. */
+CPU_INLINE bool flags_cond_logic(unsigned cc, uint64_t r)
+{
+	return flags_cond_bits(cc, false, r == 0, r >> 63, false);
+}
+
+/* flags_cond with the producers that dominate real code inline. */
+CPU_INLINE bool flags_cond_fast(struct cpu *c, unsigned cc)
+{
+	unsigned kind = c->cc_op >> 2;
+	uint64_t res = c->cc_dst;
+	if ((cc >> 1) != 5) {
+		if (likely(kind == CC_SUB))
+			return flags_cond_sub(cc, res + c->cc_src, c->cc_src, res);
+		if (kind == CC_LOGIC)
+			return flags_cond_logic(cc, res);
+		if ((cc >> 1) == 2 && kind != CC_EFLAGS)
+			return (res == 0) ^ (cc & 1);
 	}
-	if (kind != CC_EFLAGS && (cc >> 1) == 2)
-		return ((c->cc_dst & cpu_mask(size)) == 0) ^ (cc & 1);
 	return flags_cond(c, cc);
 }
 
@@ -537,8 +614,12 @@ uint64_t mmu_translate(struct cpu *c, uint64_t lin, unsigned acc);
 uint64_t mmu_read_sys(struct cpu *c, uint64_t lin, unsigned size);
 void mmu_write_sys(struct cpu *c, uint64_t lin, unsigned size, uint64_t v);
 /* Host pointer for a read-modify-write of size bytes at lin, after all write
- * checks; NULL when the location is not plain RAM within one page. */
+ * checks; NULL when the location is not plain RAM within one page. Locked
+ * operations go through it even on pages with decoded code, so every vCPU
+ * updates a location the same way (host atomics); the caller then calls
+ * mmu_rmw_done, which drops that code. */
 uint8_t *mmu_rmw_ptr(struct cpu *c, uint64_t lin, unsigned size);
+void mmu_rmw_done(struct cpu *c, uint64_t lin, unsigned size);
 /* Physical memory: bounds-checked; unmapped reads return all ones. */
 uint64_t mmu_phys_read(struct cpu *c, uint64_t gpa, unsigned size);
 void mmu_phys_write(struct cpu *c, uint64_t gpa, unsigned size, uint64_t v);
@@ -554,15 +635,29 @@ enum { DM_REAL, DM_PROT16, DM_PROT32, DM_COMPAT16, DM_COMPAT32, DM_LONG64, DM_CO
 
 int decode_create(struct cpu *c);
 void decode_destroy(struct cpu *c);
-/* The block starting at the current CS:RIP (decoding it if needed). prev
- * is the block that just ran (or NULL): its successor links are tried
- * first and updated. */
-const struct block *decode_lookup(struct cpu *c, const struct block *prev);
+/* The block starting at the current CS:RIP (decoding it if needed). */
+const struct block *decode_lookup(struct cpu *c);
+/* The jump cache (struct cpu.jmp): a block per hash of the linear address
+ * of its first instruction, or decode_no_block, which matches nothing. It
+ * only ever holds live blocks and is emptied with the TLB. */
+#define JMP_BITS 12
+CPU_INLINE unsigned cpu_jmp_hash(uint64_t lin)
+{
+	return (unsigned)(lin ^ (lin >> JMP_BITS)) & ((1u << JMP_BITS) - 1);
+}
+extern const struct block decode_no_block;
+/* Linear address of CS:RIP (the CS base is 0 in 64-bit mode). */
+CPU_INLINE uint64_t cpu_code_lin(const struct cpu *c)
+{
+	return c->mode64 ? c->rip : (uint32_t)(c->seg[S_CS].base + c->rip);
+}
 void decode_flush_all(struct cpu *c);
 /* Our register number (0-15, REG_HIGH8+n, segment/CR/DR index) for a Zydis
  * register; REG_NONE if it has none. */
 uint8_t decode_gpr(int zydis_reg);
 void decode_flush_jmp_cache(struct cpu *c);
+/* Choose the threaded handler of each of the n ops of a new block (select.c). */
+void select_block(struct cpu *c, struct op *ops, unsigned n);
 /* Drop this vCPU's blocks on page gpfn. */
 void decode_invalidate_page(struct cpu *c, uint64_t gpfn);
 /* Some agent wrote guest-physical [gpa, gpa+len): invalidate code everywhere. */
@@ -573,15 +668,10 @@ struct block {
 	uint64_t gpa;                   /* guest-physical address of the first byte */
 	uint64_t gpa2;                  /* second page of a straddling instruction, or ~0 */
 	uint32_t key_mode;
-	uint16_t n;                     /* ops */
+	uint16_t n;                     /* instructions; ops[n] is the end marker */
 	bool valid;
 	struct block *hnext;            /* hash chain by gpa */
 	struct block *pnext;            /* chain of blocks on the same page */
-	/* The last two successors, valid while chain_gen == the cache's gen
-	 * (any invalidation or TLB flush bumps it). */
-	struct block *chain[2];
-	uint64_t chain_gen;
-	unsigned chain_next;
 	struct op ops[];
 };
 

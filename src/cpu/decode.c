@@ -27,6 +27,7 @@
 #include <Zydis/Zydis.h>
 
 #include "cpu/cpu.h"
+#include "cpu/fast.h"
 #include "cpu/simd.h"
 #include "cpu/vcpu.h"
 #include "log.h"
@@ -34,7 +35,6 @@
 
 #define BLOCK_MAX_OPS 64
 #define HASH_BITS 14
-#define JMP_BITS 12
 #define PAGE_BITS 12
 #define INVAL_RING 64
 #define MAX_BLOCKS 200000
@@ -68,10 +68,20 @@ struct cpu_code {
 	bool overflow;
 };
 
-/* The extension lives right after the ops array. */
+/* Matches no linear address in any mode: fills empty jump cache slots so
+ * a probe needs no NULL check. */
+const struct block decode_no_block = { .lin = ~0ULL, .key_mode = ~0u };
+
+static void decode_clear_jmp(struct cpu_code *k)
+{
+	for (unsigned i = 0; i < (1u << JMP_BITS); i++)
+		k->jmp[i] = (struct block *)&decode_no_block;
+}
+
+/* The extension lives right after the ops array (and its end marker). */
 static struct block_ext *block_ext(const struct block *b)
 {
-	return (struct block_ext *)(void *)&b->ops[b->n];
+	return (struct block_ext *)(void *)&b->ops[b->n + 1];
 }
 
 struct simd_copy {
@@ -101,7 +111,9 @@ int decode_create(struct cpu *c)
 			return -EINVAL;
 		}
 	pthread_mutex_init(&k->lock, NULL);
+	decode_clear_jmp(k);
 	c->code = k;
+	c->jmp = (const struct block *const *)k->jmp;
 	return 0;
 }
 
@@ -137,13 +149,12 @@ static void decode_kill(struct cpu *c, struct block *b)
 		if (r->next)
 			r->next->pprev = r->pprev;
 	}
-	struct block **jp = &k->jmp[(b->lin ^ (b->lin >> JMP_BITS)) & ((1u << JMP_BITS) - 1)];
+	struct block **jp = &k->jmp[cpu_jmp_hash(b->lin)];
 	if (*jp == b)
-		*jp = NULL;
+		*jp = (struct block *)&decode_no_block;
 	x->dnext = k->dead;
 	k->dead = b;
 	k->nblocks--;
-	c->code_gen++;
 	if (c->cur_block == b)
 		c->brk = true;
 }
@@ -154,16 +165,13 @@ void decode_flush_all(struct cpu *c)
 	for (unsigned i = 0; i < (1u << HASH_BITS); i++)
 		while (k->hash[i])
 			decode_kill(c, k->hash[i]);
-	memset(k->jmp, 0, sizeof(k->jmp));
-	c->code_gen++;
+	decode_clear_jmp(k);
 }
 
 void decode_flush_jmp_cache(struct cpu *c)
 {
-	if (c->code) {
-		memset(c->code->jmp, 0, sizeof(c->code->jmp));
-		c->code_gen++;
-	}
+	if (c->code)
+		decode_clear_jmp(c->code);
 }
 
 void decode_destroy(struct cpu *c)
@@ -392,17 +400,9 @@ static bool decode_map(struct cpu *c, const ZydisDecodedInstruction *in,
 	case ZYDIS_MNEMONIC_XOR: op->sub = ALU_XOR; goto arith;
 	case ZYDIS_MNEMONIC_CMP: op->sub = ALU_CMP;
 	arith:
-		if (op->k[0] == K_REG && (op->k[1] == K_REG || op->k[1] == K_IMM)) {
-			unsigned form = op->size == 8 ? 0 : op->size == 4 ? 1 : 2;
-			op->fn = op->k[1] == K_REG ? alu_rr_fns[op->sub][form]
-						   : alu_ri_fns[op->sub][form];
-		} else
-			op->fn = alu_arith;
+		op->fn = alu_arith;
 		break;
-	case ZYDIS_MNEMONIC_TEST:
-		op->fn = op->k[0] != K_REG ? alu_test : op->k[1] == K_REG ? alu_test_rr
-			 : op->k[1] == K_IMM ? alu_test_ri : alu_test;
-		break;
+	case ZYDIS_MNEMONIC_TEST: op->fn = alu_test; break;
 	case ZYDIS_MNEMONIC_INC: op->fn = alu_inc; break;
 	case ZYDIS_MNEMONIC_DEC: op->fn = alu_dec; break;
 	case ZYDIS_MNEMONIC_NEG: op->fn = alu_neg; break;
@@ -433,14 +433,6 @@ static bool decode_map(struct cpu *c, const ZydisDecodedInstruction *in,
 			}
 		} else if (decode_is_reg(&zo[1], ZYDIS_REGCLASS_SEGMENT)) {
 			op->fn = mov_sreg_store;
-		} else if (op->k[0] == K_REG && op->k[1] == K_REG) {
-			op->fn = mov_mov_rr;
-		} else if (op->k[0] == K_REG && op->k[1] == K_IMM) {
-			op->fn = mov_mov_ri;
-		} else if (op->k[0] == K_REG) {
-			op->fn = op->size == 8 ? mov_load8 : op->size == 4 ? mov_load4 : mov_load;
-		} else if (op->k[1] == K_REG) {
-			op->fn = op->size == 8 ? mov_store8 : op->size == 4 ? mov_store4 : mov_store;
 		} else {
 			op->fn = mov_mov;
 		}
@@ -546,9 +538,13 @@ static bool decode_map(struct cpu *c, const ZydisDecodedInstruction *in,
 	case ZYDIS_MNEMONIC_JNS: case ZYDIS_MNEMONIC_JP: case ZYDIS_MNEMONIC_JNP:
 	case ZYDIS_MNEMONIC_JL: case ZYDIS_MNEMONIC_JNL: case ZYDIS_MNEMONIC_JLE:
 	case ZYDIS_MNEMONIC_JNLE:
+		/* Decoding goes on after a conditional branch: a taken one
+		 * leaves the block, so a block is a trace through the not-taken
+		 * way. In icount mode blocks end at every branch as they always
+		 * did, so guest time advances at the same points. */
 		op->fn = ctrl_jcc;
 		op->sub = in->opcode & 0xf;
-		end = true;
+		end = c->icount_mode;
 		break;
 	case ZYDIS_MNEMONIC_JCXZ: case ZYDIS_MNEMONIC_JECXZ: case ZYDIS_MNEMONIC_JRCXZ:
 		op->fn = ctrl_jcxz;
@@ -571,18 +567,9 @@ static bool decode_map(struct cpu *c, const ZydisDecodedInstruction *in,
 	case ZYDIS_MNEMONIC_ROR: op->fn = shift_op; op->sub = SH_ROR; break;
 	case ZYDIS_MNEMONIC_RCL: op->fn = shift_op; op->sub = SH_RCL; break;
 	case ZYDIS_MNEMONIC_RCR: op->fn = shift_op; op->sub = SH_RCR; break;
-	case ZYDIS_MNEMONIC_SHL:
-		op->fn = op->k[0] == K_REG ? shift_shl_reg : shift_op;
-		op->sub = SH_SHL;
-		break;
-	case ZYDIS_MNEMONIC_SHR:
-		op->fn = op->k[0] == K_REG ? shift_shr_reg : shift_op;
-		op->sub = SH_SHR;
-		break;
-	case ZYDIS_MNEMONIC_SAR:
-		op->fn = op->k[0] == K_REG ? shift_sar_reg : shift_op;
-		op->sub = SH_SAR;
-		break;
+	case ZYDIS_MNEMONIC_SHL: op->fn = shift_op; op->sub = SH_SHL; break;
+	case ZYDIS_MNEMONIC_SHR: op->fn = shift_op; op->sub = SH_SHR; break;
+	case ZYDIS_MNEMONIC_SAR: op->fn = shift_op; op->sub = SH_SAR; break;
 	case ZYDIS_MNEMONIC_SHLD: op->fn = shift_shld; break;
 	case ZYDIS_MNEMONIC_SHRD: op->fn = shift_shrd; break;
 
@@ -714,7 +701,7 @@ static unsigned decode_hash(uint64_t gpa, uint64_t lin)
 static struct block *decode_block(struct cpu *c, uint64_t lin, uint64_t gpa, uint32_t key)
 {
 	struct cpu_code *k = c->code;
-	struct op ops[BLOCK_MAX_OPS];
+	struct op ops[BLOCK_MAX_OPS + 1];
 	void *simd[BLOCK_MAX_OPS];
 	unsigned n = 0, nsimd = 0;
 	uint8_t page[4096];
@@ -770,13 +757,27 @@ static struct block *decode_block(struct cpu *c, uint64_t lin, uint64_t gpa, uin
 			decode_fault_op(op, gp ? sys_gp0 : sys_ud);
 			end = true;
 		}
+		op->off = (uint16_t)off;
+		op->idx = (uint8_t)n;
+		op->exec = emu_exec_ref;
+		op->sbase = op->base == REG_NONE ? CPU_SLOT_ZERO
+			    : op->base == REG_RIP ? CPU_SLOT_RIP : op->base;
+		op->sindex = op->index == REG_NONE ? CPU_SLOT_ZERO : op->index;
+		if (op->base == REG_RIP)
+			op->disp += off + op->len;
 		n++;
 		off += op->len;
 		if (end || straddle || n == BLOCK_MAX_OPS || off >= avail || off >= limit_left)
 			break;
 	}
 
-	size_t sz = sizeof(struct block) + n * sizeof(struct op) + sizeof(struct block_ext);
+	/* The end marker: where the next instruction would be. */
+	memset(&ops[n], 0, sizeof(ops[n]));
+	ops[n].exec = emu_exec_end;
+	ops[n].off = (uint16_t)off;
+	ops[n].idx = (uint8_t)n;
+	select_block(c, ops, n);
+	size_t sz = sizeof(struct block) + (n + 1) * sizeof(struct op) + sizeof(struct block_ext);
 	struct block *b = calloc(1, sz);
 	if (!b) {
 		log_err("cpu", "out of memory for decoded code");
@@ -788,7 +789,7 @@ static struct block *decode_block(struct cpu *c, uint64_t lin, uint64_t gpa, uin
 	b->key_mode = key;
 	b->n = (uint16_t)n;
 	b->valid = true;
-	memcpy(b->ops, ops, n * sizeof(struct op));
+	memcpy(b->ops, ops, (n + 1) * sizeof(struct op));
 	struct block_ext *x = block_ext(b);
 	if (nsimd) {
 		/* Keep the SIMD copies in one allocation owned by the block. */
@@ -822,43 +823,18 @@ static struct block *decode_block(struct cpu *c, uint64_t lin, uint64_t gpa, uin
 	return b;
 }
 
-/* Remember b as a successor of prev (prev known to be alive). */
-static void decode_link(struct cpu *c, struct block *prev, struct block *b)
-{
-	if (prev->chain_gen != c->code_gen) {
-		prev->chain[0] = prev->chain[1] = NULL;
-		prev->chain_gen = c->code_gen;
-	}
-	prev->chain[prev->chain_next++ & 1] = b;
-}
-
-const struct block *decode_lookup(struct cpu *c, const struct block *prev_c)
+const struct block *decode_lookup(struct cpu *c)
 {
 	struct cpu_code *k = c->code;
-	struct block *prev = (struct block *)prev_c;
 	if (unlikely(atomic_load_explicit(&c->flush_code, memory_order_relaxed) || k->dead ||
 		     k->nblocks > MAX_BLOCKS))
 		decode_service(c);
-	/* A block is only freed after an invalidation, which bumps gen. */
-	if (prev && c->last_gen != c->code_gen)
-		prev = NULL;
-	uint64_t lin = c->seg[S_CS].base + c->rip;
-	if (!c->mode64)
-		lin = (uint32_t)lin;
+	uint64_t lin = cpu_code_lin(c);
 	uint32_t key = c->code_key;
-	struct block *b;
-	if (prev && prev->chain_gen == c->code_gen) {
-		b = prev->chain[0];
-		if (b && b->lin == lin && b->key_mode == key)
-			goto found;
-		b = prev->chain[1];
-		if (b && b->lin == lin && b->key_mode == key)
-			goto found;
-	}
-	struct block **jp = &k->jmp[(lin ^ (lin >> JMP_BITS)) & ((1u << JMP_BITS) - 1)];
-	b = *jp;
-	if (likely(b && b->lin == lin && b->key_mode == key))
-		goto link;
+	struct block **jp = &k->jmp[cpu_jmp_hash(lin)];
+	struct block *b = *jp;
+	if (likely(b->lin == lin && b->key_mode == key))
+		return b;
 	if (!c->mode64 && c->rip > c->seg[S_CS].limit)
 		cpu_raise(c, EXC_GP, 0);
 	uint64_t gpa = mmu_translate(c, lin, ACC_X);
@@ -872,14 +848,6 @@ const struct block *decode_lookup(struct cpu *c, const struct block *prev_c)
 	}
 	if (!b)
 		b = decode_block(c, lin, gpa, key);
-	/* Decoding may have flushed (cache full) or killed prev. */
-	if (c->last_gen != c->code_gen)
-		prev = NULL;
 	*jp = b;
-link:
-	if (prev)
-		decode_link(c, prev, b);
-found:
-	c->last_gen = c->code_gen;
 	return b;
 }

@@ -25,6 +25,7 @@
 #include <sys/mman.h>
 
 #include "cpu/cpu.h"
+#include "cpu/fast.h"
 #include "cpu/simd.h"
 #include "cpu/vcpu.h"
 #include "devices/apic/lapic.h"
@@ -161,6 +162,7 @@ static int emu_vcpu_create(struct vcpu *v)
 	c->vm = v->m->accel_state;
 	c->index = v->index;
 	c->delivering = -1;
+	c->icount_mode = c->vm->icount;
 	v->accel = c;
 	c->simd = simd_state_create();
 	if (!c->simd || decode_create(c))
@@ -274,8 +276,7 @@ static void emu_fault(struct cpu *c)
 	}
 	if (!(c->cr0 & CR0_PE))
 		has = false;            /* real mode pushes no error codes */
-	c->icount++;
-	if (c->vm->icount)
+	if (c->icount_mode)
 		emu_icount_tick(c, 1, false);
 	c->delivering = vec;
 	intr_deliver(c, vec, has, err, false, false, c->rip);
@@ -357,73 +358,63 @@ static bool emu_icount_warp(struct cpu *c)
 	return next != INT64_MAX;
 }
 
-/* Execute one decoded block; single-step (TF) runs one instruction and then
- * raises the #DB trap. */
+/*
+ * The threaded handler of every op without a specialised form: run the
+ * reference handler with rip at the instruction, then carry on with the
+ * block unless the handler ended it (or something it did, like a write to
+ * this block's own code, asked to end it).
+ */
+const struct op *emu_exec_ref(struct cpu *c, const struct op *op)
+{
+	uint64_t start = c->rip;
+	c->rip = start + op->off;
+	if (op->fn(c, op))
+		return op + 1;
+	if (unlikely(c->brk)) {
+		c->rip += op->len;
+		return op + 1;
+	}
+	c->rip = start;
+	FAST_NEXT(c, op);
+}
+
+/* After the last instruction: rip moves to the one that follows. */
+const struct op *emu_exec_end(struct cpu *c, const struct op *op)
+{
+	c->rip += op->off;
+	return fast_exit(c, op);
+}
+
+/* Execute the block at CS:RIP and any blocks it goes on to (fast_exit);
+ * single-step (TF) runs one instruction through its reference handler and
+ * then raises the #DB trap. */
 static void emu_exec_block(struct cpu *c)
 {
-	/* The common case inline: the previous block's successor link. */
-	const struct block *b = NULL, *prev = c->last_block;
-	if (likely(prev && c->last_gen == c->code_gen && prev->chain_gen == c->code_gen &&
-		   !atomic_load_explicit(&c->flush_code, memory_order_relaxed))) {
-		uint64_t lin = c->seg[S_CS].base + c->rip;
-		if (!c->mode64)
-			lin = (uint32_t)lin;
-		const struct block *x = prev->chain[0];
-		if (x && x->lin == lin && x->key_mode == c->code_key)
-			b = x;
-		else if ((x = prev->chain[1]) && x->lin == lin && x->key_mode == c->code_key)
-			b = x;
-	}
-	if (!b)
-		b = decode_lookup(c, prev);
-	c->last_block = b;
-	const struct op *op = b->ops, *end = op + b->n;
-	bool step = c->rflags & FL_TF;
-	if (step)
-		end = op + 1;
+	const struct block *b = decode_lookup(c);
 	c->cur_block = b;
 	c->brk = false;
-	/*
-	 * The first ops of a block get call sites of their own: each site then
-	 * sees one handler per block, which the host's indirect branch
-	 * predictor learns far better than a single shared call site.
-	 */
-#define EMU_STEP(i)                                                          \
-	if (op + (i) < end) {                                                \
-		if (op[i].fn(c, &op[i])) {                                   \
-			op += (i) + 1;                                       \
-			goto done;                                           \
-		}                                                            \
-		c->rip += op[i].len;                                         \
-		if (c->brk) {                                                \
-			op += (i) + 1;                                       \
-			goto done;                                           \
-		}                                                            \
-	} else {                                                             \
-		op += (i);                                                   \
-		goto done;                                                   \
+	bool step = c->rflags & FL_TF;
+	const struct op *end;
+	if (likely(!step && !c->icount_mode)) {
+		end = b->ops[0].exec(c, b->ops);
+	} else if (!step) {
+		/* icount: one block at a time, so each is counted (a budget of
+		 * one stops fast_exit). */
+		int left = c->budget;
+		c->budget = 1;
+		end = b->ops[0].exec(c, b->ops);
+		c->budget = left;
+	} else {
+		end = b->ops + 1;
+		if (!b->ops[0].fn(c, b->ops))
+			c->rip += b->ops[0].len;
 	}
-	EMU_STEP(0) EMU_STEP(1) EMU_STEP(2) EMU_STEP(3)
-	EMU_STEP(4) EMU_STEP(5) EMU_STEP(6) EMU_STEP(7)
-#undef EMU_STEP
-	op += 8;
-	while (op < end) {
-		if (op->fn(c, op)) {
-			op++;
-			break;
-		}
-		c->rip += op->len;
-		op++;
-		if (c->brk)
-			break;
-	}
-done:
-	uint64_t n = (uint64_t)(op - b->ops) + c->extra_retired;
-	c->extra_retired = 0;
-	c->icount += n;
-	c->cur_block = NULL;
-	if (c->vm->icount)
+	if (unlikely(c->icount_mode)) {
+		/* Unchained: b is the only block that ran. */
+		uint64_t n = (uint64_t)(end - b->ops) + c->extra_retired;
+		c->extra_retired = 0;
 		emu_icount_tick(c, n, false);
+	}
 	if (step && !c->halted) {
 		c->dr[6] |= 0x4000;     /* BS */
 		intr_deliver(c, EXC_DB, false, 0, false, false, c->rip);
@@ -463,13 +454,15 @@ static __attribute__((noinline)) enum vcpu_exit_reason emu_run_blocks(struct cpu
 		/* Events are looked at every EMU_BLOCKS_PER_POLL blocks (well under
 		 * a microsecond of guest time) and whenever a block halts, opens an
 		 * interrupt shadow, or another thread wants this vCPU. */
-		for (unsigned i = 0; i < EMU_BLOCKS_PER_POLL; i++) {
+		c->budget = EMU_BLOCKS_PER_POLL;
+		do {
 			emu_exec_block(c);
-			if (unlikely(c->halted || c->shadow ||
-				     atomic_load_explicit(&c->kicked, memory_order_relaxed) ||
-				     atomic_load_explicit(&c->flush_tlb, memory_order_relaxed)))
+			if (unlikely(c->halted | c->shadow |
+				     atomic_load_explicit(&c->kicked, memory_order_relaxed) |
+				     atomic_load_explicit(&c->flush_tlb, memory_order_relaxed) |
+				     atomic_load_explicit(&c->flush_code, memory_order_relaxed)))
 				break;
-		}
+		} while (--c->budget > 0);
 	}
 }
 

@@ -8,31 +8,6 @@
 #include "cpu/cpu.h"
 #include "machine.h"
 
-static inline __attribute__((always_inline)) uint64_t alu_result(unsigned kind, uint64_t a,
-							     uint64_t b, uint64_t cf)
-{
-	switch (kind) {
-	case ALU_ADD: return a + b;
-	case ALU_OR: return a | b;
-	case ALU_ADC: return a + b + cf;
-	case ALU_SBB: return a - b - cf;
-	case ALU_AND: return a & b;
-	case ALU_XOR: return a ^ b;
-	default: return a - b;          /* SUB, CMP */
-	}
-}
-
-static inline __attribute__((always_inline)) void alu_flags(struct cpu *c, unsigned kind,
-							   unsigned size, uint64_t r, uint64_t b,
-							   uint64_t cf)
-{
-	static const uint8_t cc[8] = {
-		[ALU_ADD] = CC_ADD, [ALU_OR] = CC_LOGIC, [ALU_ADC] = CC_ADC, [ALU_SBB] = CC_SBB,
-		[ALU_AND] = CC_LOGIC, [ALU_SUB] = CC_SUB, [ALU_XOR] = CC_LOGIC, [ALU_CMP] = CC_SUB,
-	};
-	flags_lazy(c, CC_OP(cc[kind], size), r, b, cf);
-}
-
 uint64_t alu_compute(struct cpu *c, unsigned kind, unsigned size, uint64_t a, uint64_t b)
 {
 	uint64_t cf = (kind == ALU_ADC || kind == ALU_SBB) ? flags_cf(c) : 0;
@@ -80,6 +55,7 @@ uint64_t alu_rmw(struct cpu *c, uint64_t lin, unsigned size, bool locked, rmw_fn
 		old = cpu_load_host(p, size);
 		while (!alu_cas(p, size, &old, f(arg, old, size) & m))
 			;
+		mmu_rmw_done(c, lin, size);
 		return old;
 	}
 	if (p) {
@@ -96,10 +72,11 @@ uint64_t alu_rmw(struct cpu *c, uint64_t lin, unsigned size, bool locked, rmw_fn
 		} else {
 			cpu_store_host(p, size, n);
 		}
+		mmu_rmw_done(c, lin, size);
 		return old;
 	}
-	/* MMIO, a page-crossing location or a page with decoded code: both pages
-	 * were translated for writing by mmu_rmw_ptr, so nothing below faults. */
+	/* MMIO or a page-crossing location: both pages were translated for
+	 * writing by mmu_rmw_ptr, so nothing below faults. */
 	if (locked)
 		pthread_mutex_lock(&c->vm->split_lock);
 	old = cpu_read_lin(c, lin, size);
@@ -155,74 +132,6 @@ int alu_arith(struct cpu *c, const struct op *op)
 	return 0;
 }
 
-/*
- * Register-register and register-immediate forms, the most common ones,
- * specialised by ALU kind and operand size at compile time (the decoder
- * picks from alu_rr_fns/alu_ri_fns) so the hot path has no dispatch left.
- */
-static inline __attribute__((always_inline)) int alu_reg_body(struct cpu *c,
-							      const struct op *op,
-							      unsigned kind, unsigned size,
-							      bool imm)
-{
-	uint64_t a = cpu_reg_get(c, op->r[0], size);
-	uint64_t b = imm ? op->imm & cpu_mask(size) : cpu_reg_get(c, op->r[1], size);
-	uint64_t cf = (kind == ALU_ADC || kind == ALU_SBB) ? flags_cf(c) : 0;
-	uint64_t r = alu_result(kind, a, b, cf);
-	alu_flags(c, kind, size, r, b, cf);
-	if (kind != ALU_CMP)
-		cpu_reg_set(c, op->r[0], size, r);
-	return 0;
-}
-
-#define ALU_FORMS(K, N)                                                          \
-	static int alu_##N##_rr8(struct cpu *c, const struct op *op)             \
-	{ return alu_reg_body(c, op, K, 8, false); }                             \
-	static int alu_##N##_rr4(struct cpu *c, const struct op *op)             \
-	{ return alu_reg_body(c, op, K, 4, false); }                             \
-	static int alu_##N##_rr(struct cpu *c, const struct op *op)              \
-	{ return alu_reg_body(c, op, K, op->size, false); }                      \
-	static int alu_##N##_ri8(struct cpu *c, const struct op *op)             \
-	{ return alu_reg_body(c, op, K, 8, true); }                              \
-	static int alu_##N##_ri4(struct cpu *c, const struct op *op)             \
-	{ return alu_reg_body(c, op, K, 4, true); }                              \
-	static int alu_##N##_ri(struct cpu *c, const struct op *op)              \
-	{ return alu_reg_body(c, op, K, op->size, true); }
-ALU_FORMS(ALU_ADD, add)
-ALU_FORMS(ALU_OR, or)
-ALU_FORMS(ALU_ADC, adc)
-ALU_FORMS(ALU_SBB, sbb)
-ALU_FORMS(ALU_AND, and)
-ALU_FORMS(ALU_SUB, sub)
-ALU_FORMS(ALU_XOR, xor)
-ALU_FORMS(ALU_CMP, cmp)
-
-#define ALU_ROW(N, F) { alu_##N##_##F##8, alu_##N##_##F##4, alu_##N##_##F }
-/* [kind][0: 8 bytes, 1: 4 bytes, 2: any size] */
-op_fn *const alu_rr_fns[8][3] = {
-	ALU_ROW(add, rr), ALU_ROW(or, rr), ALU_ROW(adc, rr), ALU_ROW(sbb, rr),
-	ALU_ROW(and, rr), ALU_ROW(sub, rr), ALU_ROW(xor, rr), ALU_ROW(cmp, rr),
-};
-op_fn *const alu_ri_fns[8][3] = {
-	ALU_ROW(add, ri), ALU_ROW(or, ri), ALU_ROW(adc, ri), ALU_ROW(sbb, ri),
-	ALU_ROW(and, ri), ALU_ROW(sub, ri), ALU_ROW(xor, ri), ALU_ROW(cmp, ri),
-};
-
-int alu_test_rr(struct cpu *c, const struct op *op)
-{
-	unsigned size = op->size;
-	uint64_t r = cpu_reg_get(c, op->r[0], size) & cpu_reg_get(c, op->r[1], size);
-	flags_lazy(c, CC_OP(CC_LOGIC, size), r, 0, 0);
-	return 0;
-}
-
-int alu_test_ri(struct cpu *c, const struct op *op)
-{
-	unsigned size = op->size;
-	flags_lazy(c, CC_OP(CC_LOGIC, size), cpu_reg_get(c, op->r[0], size) & op->imm, 0, 0);
-	return 0;
-}
-
 int alu_test(struct cpu *c, const struct op *op)
 {
 	unsigned size = op->size;
@@ -249,7 +158,7 @@ static int alu_incdec(struct cpu *c, const struct op *op, int64_t d, unsigned cc
 		r = alu_rmw(c, alu_dst_lin(c, op, size), size, op->flags & OPF_LOCK, alu_rmw_add,
 			    &a) + (uint64_t)d;
 	}
-	flags_lazy(c, CC_OP(cc, size), r, 0, cf);
+	flags_lazy(c, CC_OP(cc, size), r, 1, cf);
 	return 0;
 }
 
@@ -392,6 +301,15 @@ int alu_cmpxchg8b(struct cpu *c, const struct op *op)
 						 __ATOMIC_SEQ_CST, __ATOMIC_SEQ_CST);
 		old_lo = (uint64_t)exp;
 		old_hi = (uint64_t)(exp >> 64);
+	} else if (p) {
+		/* Misaligned: serialised with the other split-lock users. */
+		pthread_mutex_lock(&c->vm->split_lock);
+		old_lo = cpu_load_host(p, half);
+		old_hi = cpu_load_host(p + half, half);
+		eq = old_lo == cmp_lo && old_hi == cmp_hi;
+		cpu_store_host(p, half, eq ? new_lo : old_lo);
+		cpu_store_host(p + half, half, eq ? new_hi : old_hi);
+		pthread_mutex_unlock(&c->vm->split_lock);
 	} else {
 		pthread_mutex_lock(&c->vm->split_lock);
 		old_lo = cpu_read_lin(c, lin, half);
@@ -402,6 +320,8 @@ int alu_cmpxchg8b(struct cpu *c, const struct op *op)
 		cpu_write_lin(c, lin + half, half, eq ? new_hi : old_hi);
 		pthread_mutex_unlock(&c->vm->split_lock);
 	}
+	if (p)
+		mmu_rmw_done(c, lin, op->size);
 	uint64_t f = flags_get(c) & FL_ARITH;
 	flags_set_arith(c, eq ? f | FL_ZF : f & ~FL_ZF);
 	if (!eq) {

@@ -6,6 +6,7 @@
  * pushed or popped.
  */
 #include "cpu/cpu.h"
+#include "cpu/fast.h"
 
 /* The target of a near transfer with operand size size, checked. */
 static uint64_t ctrl_target(struct cpu *c, uint64_t t, unsigned size)
@@ -41,6 +42,58 @@ int ctrl_jcc(struct cpu *c, const struct op *op)
 		return 0;
 	c->rip = ctrl_target(c, c->rip + op->len + op->imm, op->size);
 	return 1;
+}
+
+/*
+ * Threaded forms (fast.h) of the relative branches, CALL and RET. Jcc comes
+ * in one form per condition so the condition folds into the handler.
+ */
+#define JCC_FORM(CC)                                                           \
+	static const struct op *ctrl_jcc_##CC(struct cpu *c, const struct op *op) \
+	{                                                                      \
+		return fast_branch(c, op, flags_cond_fast(c, CC));             \
+	}
+JCC_FORM(0) JCC_FORM(1) JCC_FORM(2) JCC_FORM(3) JCC_FORM(4) JCC_FORM(5) JCC_FORM(6)
+JCC_FORM(7) JCC_FORM(8) JCC_FORM(9) JCC_FORM(10) JCC_FORM(11) JCC_FORM(12) JCC_FORM(13)
+JCC_FORM(14) JCC_FORM(15)
+
+op_exec *const ctrl_jcc_fast[16] = {
+	ctrl_jcc_0, ctrl_jcc_1, ctrl_jcc_2, ctrl_jcc_3, ctrl_jcc_4, ctrl_jcc_5,
+	ctrl_jcc_6, ctrl_jcc_7, ctrl_jcc_8, ctrl_jcc_9, ctrl_jcc_10, ctrl_jcc_11,
+	ctrl_jcc_12, ctrl_jcc_13, ctrl_jcc_14, ctrl_jcc_15,
+};
+
+const struct op *ctrl_jmp_rel(struct cpu *c, const struct op *op)
+{
+	uint64_t t;
+	if (unlikely(!fast_target(c, op, &t)))
+		FAST_REF(c, op);
+	return fast_jump(c, op, t);
+}
+
+const struct op *ctrl_call_rel(struct cpu *c, const struct op *op)
+{
+	uint64_t t, sp;
+	unsigned size = op->size;
+	uint8_t *p;
+	if (unlikely(!fast_target(c, op, &t) || !(p = fast_push_ptr(c, size, &sp))))
+		FAST_REF(c, op);
+	cpu_store_host(p, size, c->rip + op->off + op->len);
+	cpu_sp_set(c, sp);
+	c->rip = t;
+	FAST_LEAVE(c, op);
+}
+
+const struct op *ctrl_ret_near(struct cpu *c, const struct op *op)
+{
+	uint64_t t, sp;
+	unsigned size = op->size;
+	const uint8_t *p = fast_pop_ptr(c, size, &sp);
+	if (unlikely(!p || !fast_check_target(c, size, cpu_load_host(p, size), &t)))
+		FAST_REF(c, op);
+	cpu_sp_set(c, sp + size + (op->imm & 0xffff));
+	c->rip = t;
+	FAST_LEAVE(c, op);
 }
 
 int ctrl_jcxz(struct cpu *c, const struct op *op)

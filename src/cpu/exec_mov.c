@@ -5,6 +5,7 @@
  * segment registers, LDS/LES/LFS/LGS/LSS, NOP and fences).
  */
 #include "cpu/cpu.h"
+#include "cpu/fast.h"
 
 int mov_mov(struct cpu *c, const struct op *op)
 {
@@ -12,53 +13,105 @@ int mov_mov(struct cpu *c, const struct op *op)
 	return 0;
 }
 
-int mov_mov_rr(struct cpu *c, const struct op *op)
+/*
+ * Threaded forms of MOV (fast.h), by operand kinds and size, each size
+ * fixed at compile time. The reference handler is mov_mov.
+ */
+#define MOV_SIZED(NAME, SZ, BODY)                                              \
+	static const struct op *NAME(struct cpu *c, const struct op *op)       \
+	{                                                                      \
+		unsigned size = SZ;                                            \
+		BODY;                                                          \
+		FAST_NEXT(c, op);                                              \
+	}
+#define MOV_FORM(F, BODY)                                                      \
+	MOV_SIZED(mov_##F##8, 8, BODY)                                         \
+	MOV_SIZED(mov_##F##4, 4, BODY)                                         \
+	MOV_SIZED(mov_##F##2, 2, BODY)                                         \
+	MOV_SIZED(mov_##F##1, 1, BODY)
+MOV_FORM(rr, cpu_reg_set(c, op->r[0], size, cpu_reg_get(c, op->r[1], size)))
+MOV_FORM(ri, cpu_reg_set(c, op->r[0], size, op->imm))
+MOV_FORM(load, const uint8_t *p = fast_rptr(c, op, size);
+	 if (unlikely(!p)) FAST_REF(c, op);
+	 cpu_reg_set(c, op->r[0], size, cpu_load_host(p, size)))
+MOV_FORM(store, uint8_t *p = fast_wptr(c, op, size);
+	 if (unlikely(!p)) FAST_REF(c, op);
+	 cpu_store_host(p, size, cpu_reg_get(c, op->r[1], size)))
+MOV_FORM(storei, uint8_t *p = fast_wptr(c, op, size);
+	 if (unlikely(!p)) FAST_REF(c, op);
+	 cpu_store_host(p, size, op->imm))
+#define MOV_ROW(F) { mov_##F##8, mov_##F##4, mov_##F##2, mov_##F##1 }
+op_exec *const mov_fast[MOV_FORM_COUNT][4] = {
+	[MOV_F_RR] = MOV_ROW(rr), [MOV_F_RI] = MOV_ROW(ri), [MOV_F_LOAD] = MOV_ROW(load),
+	[MOV_F_STORE] = MOV_ROW(store), [MOV_F_STOREI] = MOV_ROW(storei),
+};
+
+/* MOVZX/MOVSX from memory into a 32/64-bit register (which it fills
+ * whole), and LEA. MOVZX has a form per source size. */
+CPU_INLINE const struct op *mov_movzx_m(struct cpu *c, const struct op *op, unsigned size2)
 {
-	cpu_reg_set(c, op->r[0], op->size, cpu_reg_get(c, op->r[1], op->size));
-	return 0;
+	const uint8_t *p = fast_rptr(c, op, size2);
+	if (unlikely(!p))
+		FAST_REF(c, op);
+	c->gpr[op->r[0]] = cpu_load_host(p, size2);
+	FAST_NEXT(c, op);
 }
 
-int mov_mov_ri(struct cpu *c, const struct op *op)
+const struct op *mov_movzx_m1(struct cpu *c, const struct op *op)
 {
-	cpu_reg_set(c, op->r[0], op->size, op->imm);
-	return 0;
+	return mov_movzx_m(c, op, 1);
 }
 
-int mov_load(struct cpu *c, const struct op *op)
+const struct op *mov_movzx_m2(struct cpu *c, const struct op *op)
 {
-	cpu_reg_set(c, op->r[0], op->size, cpu_read(c, op->seg, cpu_ea(c, op), op->size));
-	return 0;
+	return mov_movzx_m(c, op, 2);
 }
 
-int mov_store(struct cpu *c, const struct op *op)
+const struct op *mov_movsx_m(struct cpu *c, const struct op *op)
 {
-	cpu_write(c, op->seg, cpu_ea(c, op), op->size, cpu_reg_get(c, op->r[1], op->size));
-	return 0;
+	const uint8_t *p = fast_rptr(c, op, op->size2);
+	if (unlikely(!p))
+		FAST_REF(c, op);
+	uint64_t v = (uint64_t)cpu_sext(cpu_load_host(p, op->size2), op->size2);
+	c->gpr[op->r[0]] = op->size == 8 ? v : (uint32_t)v;
+	FAST_NEXT(c, op);
 }
 
-/* 64- and 32-bit forms with the size known at compile time. */
-int mov_load8(struct cpu *c, const struct op *op)
+const struct op *mov_movzx_r(struct cpu *c, const struct op *op)
 {
-	c->gpr[op->r[0]] = cpu_read(c, op->seg, cpu_ea(c, op), 8);
-	return 0;
+	cpu_reg_set(c, op->r[0], op->size, cpu_reg_get(c, op->r[1], op->size2));
+	FAST_NEXT(c, op);
 }
 
-int mov_load4(struct cpu *c, const struct op *op)
+const struct op *mov_movsx_r(struct cpu *c, const struct op *op)
 {
-	c->gpr[op->r[0]] = (uint32_t)cpu_read(c, op->seg, cpu_ea(c, op), 4);
-	return 0;
+	uint64_t v = (uint64_t)cpu_sext(cpu_reg_get(c, op->r[1], op->size2), op->size2);
+	cpu_reg_set(c, op->r[0], op->size, v);
+	FAST_NEXT(c, op);
 }
 
-int mov_store8(struct cpu *c, const struct op *op)
+const struct op *mov_lea8(struct cpu *c, const struct op *op)
 {
-	cpu_write(c, op->seg, cpu_ea(c, op), 8, c->gpr[op->r[1]]);
-	return 0;
+	c->gpr[op->r[0]] = fast_ea(c, op);
+	FAST_NEXT(c, op);
 }
 
-int mov_store4(struct cpu *c, const struct op *op)
+const struct op *mov_lea4(struct cpu *c, const struct op *op)
 {
-	cpu_write(c, op->seg, cpu_ea(c, op), 4, (uint32_t)c->gpr[op->r[1]]);
-	return 0;
+	c->gpr[op->r[0]] = (uint32_t)fast_ea(c, op);
+	FAST_NEXT(c, op);
+}
+
+/* CMOVcc between registers. */
+const struct op *mov_cmov_rr(struct cpu *c, const struct op *op)
+{
+	unsigned size = op->size;
+	uint64_t v = cpu_reg_get(c, op->r[1], size);
+	if (flags_cond_fast(c, op->sub))
+		cpu_reg_set(c, op->r[0], size, v);
+	else if (size == 4)
+		c->gpr[op->r[0]] = (uint32_t)c->gpr[op->r[0]];
+	FAST_NEXT(c, op);
 }
 
 int mov_movzx(struct cpu *c, const struct op *op)

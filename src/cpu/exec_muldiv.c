@@ -7,6 +7,7 @@
  * not fit, before changing any register.
  */
 #include "cpu/cpu.h"
+#include "cpu/fast.h"
 
 static void muldiv_flags(struct cpu *c, uint64_t lo, unsigned size, bool overflow)
 {
@@ -65,33 +66,108 @@ int muldiv_imul1(struct cpu *c, const struct op *op)
 	return 0;
 }
 
-/* IMUL r, r/m and IMUL r, r/m, imm: truncated product in the register. */
-int muldiv_imul(struct cpu *c, const struct op *op)
+/* IMUL r, r/m and IMUL r, r/m, imm: truncated product in the register.
+ * src is the r/m operand's value; nf: the flags are dead (select.c). */
+CPU_INLINE void muldiv_imul_body(struct cpu *c, const struct op *op, unsigned size,
+				 uint64_t src, bool nf)
 {
-	unsigned size = op->size;
 	int64_t a, b;
 	if (op->k[2] == K_IMM) {
-		a = cpu_sext(cpu_opnd_get(c, op, 1, size), size);
+		a = cpu_sext(src, size);
 		b = cpu_sext(op->imm & cpu_mask(size), size);
 	} else {
 		a = cpu_sext(cpu_reg_get(c, op->r[0], size), size);
-		b = cpu_sext(cpu_opnd_get(c, op, 1, size), size);
+		b = cpu_sext(src, size);
 	}
 	uint64_t lo;
 	bool ovf;
 	if (size == 8) {
-		__int128 p = (__int128)a * b;
-		lo = (uint64_t)p;
-		ovf = p != (int64_t)lo;
+		ovf = __builtin_mul_overflow(a, b, (int64_t *)&lo);
 	} else {
 		int64_t p = a * b;
 		lo = (uint64_t)p & cpu_mask(size);
 		ovf = p != cpu_sext(lo, size);
 	}
 	cpu_reg_set(c, op->r[0], size, lo);
-	muldiv_flags(c, lo, size, ovf);
+	if (!nf)
+		muldiv_flags(c, lo, size, ovf);
+}
+
+int muldiv_imul(struct cpu *c, const struct op *op)
+{
+	muldiv_imul_body(c, op, op->size, cpu_opnd_get(c, op, 1, op->size), false);
 	return 0;
 }
+
+/* Threaded forms (fast.h) with a register or memory r/m operand. */
+CPU_INLINE const struct op *muldiv_imul_r(struct cpu *c, const struct op *op, bool nf)
+{
+	unsigned size = op->size;
+	if (size == 8)
+		muldiv_imul_body(c, op, 8, c->gpr[op->r[1]], nf);
+	else if (size == 4)
+		muldiv_imul_body(c, op, 4, (uint32_t)c->gpr[op->r[1]], nf);
+	else
+		muldiv_imul_body(c, op, size, cpu_reg_get(c, op->r[1], size), nf);
+	FAST_NEXT(c, op);
+}
+
+CPU_INLINE const struct op *muldiv_imul_m(struct cpu *c, const struct op *op, bool nf)
+{
+	unsigned size = op->size;
+	const uint8_t *p = fast_rptr(c, op, size);
+	if (unlikely(!p))
+		FAST_REF(c, op);
+	muldiv_imul_body(c, op, size, cpu_load_host(p, size), nf);
+	FAST_NEXT(c, op);
+}
+
+/* MUL r/m with a 32- or 64-bit operand (select.c picks no other size):
+ * rDX:rAX = rAX * src. */
+CPU_INLINE const struct op *muldiv_mul_body(struct cpu *c, const struct op *op, uint64_t src,
+					    bool nf)
+{
+	uint64_t lo, hi;
+	if (op->size == 8) {
+		unsigned __int128 p = (unsigned __int128)c->gpr[R_AX] * src;
+		lo = (uint64_t)p;
+		hi = (uint64_t)(p >> 64);
+	} else {
+		uint64_t p = (uint64_t)(uint32_t)c->gpr[R_AX] * (uint32_t)src;
+		lo = (uint32_t)p;
+		hi = p >> 32;
+	}
+	c->gpr[R_AX] = lo;
+	c->gpr[R_DX] = hi;
+	if (!nf)
+		muldiv_flags(c, lo, op->size, hi != 0);
+	FAST_NEXT(c, op);
+}
+
+CPU_INLINE const struct op *muldiv_mul_m(struct cpu *c, const struct op *op, bool nf)
+{
+	const uint8_t *p = fast_rptr(c, op, op->size);
+	if (unlikely(!p))
+		FAST_REF(c, op);
+	return muldiv_mul_body(c, op, cpu_load_host(p, op->size), nf);
+}
+
+/* Each form twice: flags recorded, and flags dead (_nf). */
+#define MULDIV_FN(N, NF, BODY)                                                 \
+	static const struct op *N(struct cpu *c, const struct op *op)          \
+	{                                                                      \
+		const bool nf = NF;                                            \
+		BODY;                                                          \
+	}
+#define MULDIV_FORMS(N, BODY) MULDIV_FN(N, false, BODY) MULDIV_FN(N##_nf, true, BODY)
+MULDIV_FORMS(muldiv_imul_rf, return muldiv_imul_r(c, op, nf))
+MULDIV_FORMS(muldiv_imul_mf, return muldiv_imul_m(c, op, nf))
+MULDIV_FORMS(muldiv_mul_rf, return muldiv_mul_body(c, op, c->gpr[op->r[0]], nf))
+MULDIV_FORMS(muldiv_mul_mf, return muldiv_mul_m(c, op, nf))
+op_exec *const muldiv_imul_fast[2][2] = { { muldiv_imul_rf, muldiv_imul_mf },
+					  { muldiv_imul_rf_nf, muldiv_imul_mf_nf } };
+op_exec *const muldiv_mul_fast[2][2] = { { muldiv_mul_rf, muldiv_mul_mf },
+					 { muldiv_mul_rf_nf, muldiv_mul_mf_nf } };
 
 int muldiv_div(struct cpu *c, const struct op *op)
 {

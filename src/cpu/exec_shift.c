@@ -7,6 +7,7 @@
  * count-1 formula gives them; the differential tests exclude them.
  */
 #include "cpu/cpu.h"
+#include "cpu/fast.h"
 
 struct shift_out {
 	uint64_t res;
@@ -14,7 +15,7 @@ struct shift_out {
 	bool arith;                     /* SF/ZF/PF follow the result (shifts, not rotates) */
 };
 
-static inline __attribute__((always_inline)) struct shift_out
+CPU_INLINE struct shift_out
 shift_calc(unsigned kind, unsigned size, uint64_t v, unsigned cnt, bool cf_in)
 {
 	unsigned bits = size * 8;
@@ -98,63 +99,55 @@ shift_calc(unsigned kind, unsigned size, uint64_t v, unsigned cnt, bool cf_in)
 	return o;
 }
 
-static inline __attribute__((always_inline)) void
-shift_flags(struct cpu *c, const struct shift_out *o, unsigned size)
+CPU_INLINE void shift_flags(struct cpu *c, const struct shift_out *o, unsigned size)
 {
-	/* Shifts define all six flags but AF (undefined: cleared here), so the
-	 * old flags are only needed for rotates. */
-	uint64_t f = o->arith ? 0 : flags_get(c) & FL_ARITH & ~(FL_CF | FL_OF);
-	if (o->cf)
-		f |= FL_CF;
-	if (o->of)
-		f |= FL_OF;
-	if (o->arith) {
-		uint64_t r = o->res & cpu_mask(size);
-		f &= ~(FL_SF | FL_ZF | FL_PF | FL_AF);
-		if (r == 0)
-			f |= FL_ZF;
-		if (r & cpu_sign(size))
-			f |= FL_SF;
-		if (flags_parity(r))
-			f |= FL_PF;
-	}
-	flags_set_arith(c, f);
+	uint64_t cf_of = (o->cf ? FL_CF : 0) | (o->of ? FL_OF : 0);
+	/* Shifts define all six flags but AF (undefined: cleared), SF, ZF and
+	 * PF from the result: lazily, like the ALU. Rotates keep the old SF,
+	 * ZF, AF and PF. */
+	if (o->arith)
+		flags_lazy(c, CC_OP(CC_SHIFT, size), o->res, 0, cf_of);
+	else
+		flags_set_arith(c, (flags_get(c) & FL_ARITH & ~(FL_CF | FL_OF)) | cf_of);
 }
 
-/* SHL/SHR/SAR of a register: the old CF is not needed and the kind is a
- * compile-time constant. */
-static inline __attribute__((always_inline)) int shift_reg_body(struct cpu *c,
-								const struct op *op,
-								unsigned kind)
+/* Threaded forms (fast.h) of SHL/SHR/SAR of a register by an immediate or
+ * CL: the old CF is not needed, and kind and size are compile-time
+ * constants. With nf the flags are dead (select.c) and not recorded. The
+ * reference handler is shift_op. */
+CPU_INLINE void shift_reg_body(struct cpu *c, const struct op *op, unsigned kind,
+			       unsigned size, bool nf)
 {
-	unsigned size = op->size;
 	uint64_t n = op->k[1] == K_IMM ? op->imm : c->gpr[R_CX];
 	unsigned cnt = (unsigned)n & (size == 8 ? 0x3f : 0x1f);
 	uint64_t v = cpu_reg_get(c, op->r[0], size);
 	if (!cnt) {
 		cpu_reg_set(c, op->r[0], size, v);
-		return 0;
+		return;
 	}
 	struct shift_out o = shift_calc(kind, size, v, cnt, false);
 	cpu_reg_set(c, op->r[0], size, o.res);
-	shift_flags(c, &o, size);
-	return 0;
+	if (!nf)
+		shift_flags(c, &o, size);
 }
 
-int shift_shl_reg(struct cpu *c, const struct op *op)
-{
-	return shift_reg_body(c, op, SH_SHL);
-}
+#define SHIFT_SIZED(K, N, SZ, SUFFIX, NF, V)                                   \
+	static const struct op *shift_##N##SUFFIX##V(struct cpu *c, const struct op *op) \
+	{                                                                      \
+		shift_reg_body(c, op, K, SZ, NF);                              \
+		FAST_NEXT(c, op);                                              \
+	}
+#define SHIFT_VARIANT(K, N, NF, V)                                             \
+	SHIFT_SIZED(K, N, 8, 8, NF, V) SHIFT_SIZED(K, N, 4, 4, NF, V)          \
+	SHIFT_SIZED(K, N, op->size, , NF, V)
+#define SHIFT_FORMS(K, N) SHIFT_VARIANT(K, N, false, ) SHIFT_VARIANT(K, N, true, _nf)
+SHIFT_FORMS(SH_SHL, shl_r)
+SHIFT_FORMS(SH_SHR, shr_r)
+SHIFT_FORMS(SH_SAR, sar_r)
 
-int shift_shr_reg(struct cpu *c, const struct op *op)
-{
-	return shift_reg_body(c, op, SH_SHR);
-}
-
-int shift_sar_reg(struct cpu *c, const struct op *op)
-{
-	return shift_reg_body(c, op, SH_SAR);
-}
+#define SHIFT_ROW(N, V) { shift_##N##8##V, shift_##N##4##V, shift_##N##V }
+#define SHIFT_KINDS(V) { SHIFT_ROW(shl_r, V), SHIFT_ROW(shr_r, V), SHIFT_ROW(sar_r, V) }
+op_exec *const shift_fast[2][3][3] = { SHIFT_KINDS(), SHIFT_KINDS(_nf) };
 
 static uint64_t shift_rmw(const struct rmw *r, uint64_t old, unsigned size)
 {

@@ -6,6 +6,7 @@
  * Registers change only after every memory access succeeded.
  */
 #include "cpu/cpu.h"
+#include "cpu/fast.h"
 
 void cpu_push(struct cpu *c, unsigned size, uint64_t v)
 {
@@ -46,6 +47,31 @@ int stack_pop(struct cpu *c, const struct op *op)
 	cpu_write(c, op->seg, ea, op->size, v);
 	c->gpr[R_SP] = nsp;
 	return 0;
+}
+
+/* Threaded forms (fast.h) of PUSH r and POP r. */
+const struct op *stack_push_r(struct cpu *c, const struct op *op)
+{
+	uint64_t sp;
+	unsigned size = op->size;
+	uint8_t *p = fast_push_ptr(c, size, &sp);
+	if (unlikely(!p))
+		FAST_REF(c, op);
+	cpu_store_host(p, size, cpu_reg_get(c, op->r[0], size));
+	cpu_sp_set(c, sp);
+	FAST_NEXT(c, op);
+}
+
+const struct op *stack_pop_r(struct cpu *c, const struct op *op)
+{
+	uint64_t sp;
+	unsigned size = op->size;
+	const uint8_t *p = fast_pop_ptr(c, size, &sp);
+	if (unlikely(!p))
+		FAST_REF(c, op);
+	cpu_sp_set(c, sp + size);
+	cpu_reg_set(c, op->r[0], size, cpu_load_host(p, size));
+	FAST_NEXT(c, op);
 }
 
 /* PUSH Sreg: with a 32/64-bit operand only the low 16 bits are written

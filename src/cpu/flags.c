@@ -5,12 +5,18 @@
  * ALU instructions record their kind, operand size, result and source in
  * struct cpu (cc_op/cc_dst/cc_src/cc_src2) instead of computing six flags;
  * the flags are derived only when something reads them (Jcc, SETcc, PUSHF,
- * ADC...). Rarer instructions (shifts, multiply, BCD) compute their flags
- * eagerly and store them with CC_EFLAGS.
+ * ADC...). Rotates, BCD and bit instructions compute their flags eagerly
+ * and store them with CC_EFLAGS.
  *
- * For every kind, cc_dst is the result. cc_src is the second source operand;
+ * Result and source are stored normalised (flags_lazy): shifted left so the
+ * operand's sign bit is bit 63. CF, ZF, SF and OF then follow from plain
+ * 64-bit arithmetic whatever the operand size, and a condition code is a
+ * bit of a 16-bit table indexed by those four flags (flags_cond_bits); only
+ * PF and AF need the size.
+ *
  * cc_src2 is the carry-in (ADC/SBB), the previous CF (INC/DEC, which leave
- * CF alone) or the overflow of a multiply (CF = OF).
+ * CF alone and record src = 1 as ADD/SUB of one), the overflow of a
+ * multiply (CF = OF) or CF and OF as RFLAGS bits (shifts).
  */
 #include "cpu/cpu.h"
 
@@ -22,9 +28,8 @@ bool flags_parity(uint64_t v)
 /* The six arithmetic flags of the pending operation. */
 static uint64_t flags_arith(const struct cpu *c)
 {
-	unsigned kind = c->cc_op >> 2, size = 1u << (c->cc_op & 3);
-	uint64_t m = cpu_mask(size), sign = cpu_sign(size);
-	uint64_t res = c->cc_dst & m, src = c->cc_src & m, src1, f = 0;
+	unsigned kind = c->cc_op >> 2, sh = flags_norm_shift(c->cc_op);
+	uint64_t res = c->cc_dst, src = c->cc_src, src1, cin, f = 0;
 	bool cf = false, of = false;
 
 	switch (kind) {
@@ -32,34 +37,36 @@ static uint64_t flags_arith(const struct cpu *c)
 		return c->cc_src & FL_ARITH;
 	case CC_ADD:
 	case CC_ADC:
-		src1 = (res - src - (kind == CC_ADC ? c->cc_src2 : 0)) & m;
-		cf = kind == CC_ADC && c->cc_src2 ? res <= src1 : res < src1;
-		of = ((src1 ^ res) & (src ^ res) & sign) != 0;
-		f |= (src1 ^ src ^ res) & FL_AF;
+	case CC_INC:
+		cin = kind == CC_ADC ? c->cc_src2 << sh : 0;
+		src1 = res - src - cin;
+		if (kind == CC_INC)
+			cf = c->cc_src2 != 0;
+		else
+			cf = cin ? res <= src1 : res < src1;
+		of = ((src1 ^ res) & (src ^ res)) >> 63;
+		f |= ((src1 ^ src ^ res) >> sh) & FL_AF;
 		break;
 	case CC_SUB:
 	case CC_SBB:
-		src1 = (res + src + (kind == CC_SBB ? c->cc_src2 : 0)) & m;
-		cf = kind == CC_SBB && c->cc_src2 ? src1 <= src : src1 < src;
-		of = ((src1 ^ src) & (src1 ^ res) & sign) != 0;
-		f |= (src1 ^ src ^ res) & FL_AF;
+	case CC_DEC:
+		cin = kind == CC_SBB ? c->cc_src2 << sh : 0;
+		src1 = res + src + cin;
+		if (kind == CC_DEC)
+			cf = c->cc_src2 != 0;
+		else
+			cf = cin ? src1 <= src : src1 < src;
+		of = ((src1 ^ src) & (src1 ^ res)) >> 63;
+		f |= ((src1 ^ src ^ res) >> sh) & FL_AF;
 		break;
 	case CC_LOGIC:
 		break;
 	case CC_MUL:
 		cf = of = c->cc_src2 != 0;
 		break;
-	case CC_INC:
-		cf = c->cc_src2 != 0;
-		of = res == sign;
-		if ((res & 0xf) == 0)
-			f |= FL_AF;
-		break;
-	case CC_DEC:
-		cf = c->cc_src2 != 0;
-		of = res == sign - 1;
-		if ((res & 0xf) == 0xf)
-			f |= FL_AF;
+	case CC_SHIFT:
+		cf = c->cc_src2 & FL_CF;
+		of = c->cc_src2 & FL_OF;
 		break;
 	}
 	if (cf)
@@ -68,9 +75,9 @@ static uint64_t flags_arith(const struct cpu *c)
 		f |= FL_OF;
 	if (res == 0)
 		f |= FL_ZF;
-	if (res & sign)
+	if (res >> 63)
 		f |= FL_SF;
-	if (flags_parity(res))
+	if (flags_parity(res >> sh))
 		f |= FL_PF;
 	return f;
 }
@@ -92,19 +99,15 @@ void flags_set(struct cpu *c, uint64_t v, uint64_t mask)
 /* CF alone, without deriving the other five flags. */
 bool flags_cf(struct cpu *c)
 {
-	unsigned kind = c->cc_op >> 2;
-	uint64_t m = cpu_mask(1u << (c->cc_op & 3));
-	uint64_t res = c->cc_dst & m, src = c->cc_src & m;
-	switch (kind) {
+	uint64_t res = c->cc_dst, src = c->cc_src;
+	switch (c->cc_op >> 2) {
 	case CC_EFLAGS: return c->cc_src & FL_CF;
 	case CC_ADD: return res < src;
-	case CC_ADC: return c->cc_src2 ? res <= src : res < src;
-	case CC_SUB: return ((res + src) & m) < src;
-	case CC_SBB: {
-		uint64_t src1 = (res + src + c->cc_src2) & m;
-		return c->cc_src2 ? src1 <= src : src1 < src;
-	}
+	case CC_SUB: return res + src < src;
 	case CC_LOGIC: return false;
+	case CC_SHIFT: return c->cc_src2 & FL_CF;
+	case CC_ADC:
+	case CC_SBB: return flags_arith(c) & FL_CF;
 	default: return c->cc_src2 != 0;        /* INC/DEC keep the old CF; MUL */
 	}
 }
@@ -112,68 +115,9 @@ bool flags_cf(struct cpu *c)
 /* Condition code cc (the low nibble of Jcc/SETcc/CMOVcc), SDM Vol. 1 B.1. */
 bool flags_cond(struct cpu *c, unsigned cc)
 {
-	unsigned kind = c->cc_op >> 2;
-	bool r;
-	if (kind != CC_EFLAGS) {
-		/* ZF, SF and CF never need the full set. */
-		unsigned size = 1u << (c->cc_op & 3);
-		switch (cc >> 1) {
-		case 1: return flags_cf(c) ^ (cc & 1);
-		case 2: return ((c->cc_dst & cpu_mask(size)) == 0) ^ (cc & 1);
-		case 4: return ((c->cc_dst & cpu_sign(size)) != 0) ^ (cc & 1);
-		default: break;
-		}
-	} else {
-		uint64_t f = c->cc_src;
-		switch (cc >> 1) {
-		case 1: return ((f & FL_CF) != 0) ^ (cc & 1);
-		case 2: return ((f & FL_ZF) != 0) ^ (cc & 1);
-		case 4: return ((f & FL_SF) != 0) ^ (cc & 1);
-		default: break;
-		}
-	}
-	/* Fast paths for the flags producers that dominate real code. */
-	if (kind == CC_SUB || kind == CC_LOGIC) {
-		unsigned size = 1u << (c->cc_op & 3);
-		uint64_t m = cpu_mask(size);
-		uint64_t res = c->cc_dst & m;
-		if (kind == CC_LOGIC) {
-			switch (cc >> 1) {
-			case 0: r = false; break;                       /* O */
-			case 1: r = false; break;                       /* B */
-			case 2: r = res == 0; break;                    /* Z */
-			case 3: r = res == 0; break;                    /* BE */
-			case 4: r = (res & cpu_sign(size)) != 0; break; /* S */
-			case 5: r = flags_parity(res); break;           /* P */
-			case 6: r = (res & cpu_sign(size)) != 0; break; /* L: SF != OF(0) */
-			default: r = res == 0 || (res & cpu_sign(size)); break; /* LE */
-			}
-			return r ^ (cc & 1);
-		}
-		uint64_t src = c->cc_src & m, src1 = (res + src) & m;
-		int64_t a = cpu_sext(src1, size), b = cpu_sext(src, size);
-		switch (cc >> 1) {
-		case 1: r = src1 < src; break;
-		case 2: r = res == 0; break;
-		case 3: r = src1 <= src; break;
-		case 6: r = a < b; break;
-		case 7: r = a <= b; break;
-		default: goto generic;
-		}
-		return r ^ (cc & 1);
-	}
-generic:;
 	uint64_t f = flags_arith(c);
-	bool of = f & FL_OF, sf = f & FL_SF, zf = f & FL_ZF, cf = f & FL_CF;
-	switch (cc >> 1) {
-	case 0: r = of; break;
-	case 1: r = cf; break;
-	case 2: r = zf; break;
-	case 3: r = cf || zf; break;
-	case 4: r = sf; break;
-	case 5: r = f & FL_PF; break;
-	case 6: r = sf != of; break;
-	default: r = zf || sf != of; break;
-	}
-	return r ^ (cc & 1);
+	if ((cc >> 1) == 5)
+		return (f & FL_PF) ? !(cc & 1) : (cc & 1);
+	return flags_cond_bits(cc, (f & FL_CF) != 0, (f & FL_ZF) != 0, (f & FL_SF) != 0,
+			       (f & FL_OF) != 0);
 }

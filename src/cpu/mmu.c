@@ -61,8 +61,9 @@ void mmu_flush(struct cpu *c, bool global)
 	for (unsigned i = 0; i < 2; i++)
 		for (unsigned j = 0; j < TLB_SIZE; j++) {
 			struct tlb_entry *e = &c->tlb[i][j];
-			if (global || !e->global)
-				e->tag_r = e->tag_w = e->tag_x = TLB_INVALID;
+			struct tlb_info *x = &c->tlb_info[i][j];
+			if (global || !x->global)
+				e->tag_r = e->tag_w = x->tag_x = TLB_INVALID;
 		}
 	decode_flush_jmp_cache(c);
 }
@@ -71,7 +72,7 @@ void mmu_flush_page(struct cpu *c, uint64_t lin)
 {
 	for (unsigned i = 0; i < 2; i++) {
 		struct tlb_entry *e = &c->tlb[i][(lin >> 12) & (TLB_SIZE - 1)];
-		e->tag_r = e->tag_w = e->tag_x = TLB_INVALID;
+		e->tag_r = e->tag_w = c->tlb_info[i][(lin >> 12) & (TLB_SIZE - 1)].tag_x = TLB_INVALID;
 	}
 	/* A 2/4 MiB page may sit behind entries for other 4 KiB slots. */
 	decode_flush_jmp_cache(c);
@@ -278,8 +279,9 @@ static void mmu_tlb_fill(struct cpu *c, unsigned idx, uint64_t lin, const struct
 {
 	uint64_t gpa = mmu_a20(c, w->gpa) & ~0xfffULL;
 	struct tlb_entry *e = &c->tlb[idx][(lin >> 12) & (TLB_SIZE - 1)];
-	e->tag_r = e->tag_w = e->tag_x = TLB_INVALID;
-	if (mmu_is_apic(c, gpa))
+	struct tlb_info *x = &c->tlb_info[idx][(lin >> 12) & (TLB_SIZE - 1)];
+	e->tag_r = e->tag_w = x->tag_x = TLB_INVALID;
+	if (mmu_is_apic(c, gpa) || !cpu_canonical(lin))
 		return;
 	const struct guestmem_region *r = guestmem_region_at(c->m->mem, gpa);
 	if (!r)
@@ -287,15 +289,15 @@ static void mmu_tlb_fill(struct cpu *c, unsigned idx, uint64_t lin, const struct
 	uint64_t page = lin & ~0xfffULL;
 	bool user = idx == 1;
 	e->addend = (uintptr_t)(r->host + (gpa - r->gpa)) - page;
-	e->gpfn = gpa >> 12;
-	e->global = w->global;
-	if (e->gpfn >= c->vm->code_pages_n)
+	x->gpfn = gpa >> 12;
+	x->global = w->global;
+	if (x->gpfn >= c->vm->code_pages_n)
 		return;         /* no code tracking there: slow path only */
-	e->code = &c->vm->code_pages[e->gpfn];
+	e->code = &c->vm->code_pages[x->gpfn];
 	if (!user || w->user) {
 		e->tag_r = page;
 		if (!w->nx)
-			e->tag_x = page;
+			x->tag_x = page;
 		if (w->write && w->dirty && r->kind == GUESTMEM_RAM)
 			e->tag_w = page;
 	}
@@ -378,10 +380,23 @@ uint8_t *mmu_rmw_ptr(struct cpu *c, uint64_t lin, unsigned size)
 	struct tlb_entry *e = &c->tlb[c->mmu_idx][(lin >> 12) & (TLB_SIZE - 1)];
 	if (e->tag_w != (lin & ~0xfffULL))
 		mmu_translate(c, lin, ACC_W);
-	if (e->tag_w != (lin & ~0xfffULL) ||
-	    atomic_load_explicit(e->code, memory_order_relaxed))
+	if (e->tag_w != (lin & ~0xfffULL))
 		return NULL;
 	return (uint8_t *)(uintptr_t)(lin + e->addend);
+}
+
+/* The write through mmu_rmw_ptr's pointer is done: if the page holds decoded
+ * code, drop it (after the store, so a vCPU that decodes the page again
+ * sees the new bytes). */
+void mmu_rmw_done(struct cpu *c, uint64_t lin, unsigned size)
+{
+	if (!c->mode64)
+		lin = (uint32_t)lin;
+	unsigned i = (lin >> 12) & (TLB_SIZE - 1);
+	const struct tlb_entry *e = &c->tlb[c->mmu_idx][i];
+	if (atomic_load_explicit(e->code, memory_order_acquire))
+		decode_code_written(c->vm, c, c->tlb_info[c->mmu_idx][i].gpfn << 12 | (lin & 0xfff),
+				    size);
 }
 
 unsigned mmu_fetch(struct cpu *c, uint64_t lin, uint8_t *buf, unsigned len, uint64_t *gpa)
@@ -392,9 +407,10 @@ unsigned mmu_fetch(struct cpu *c, uint64_t lin, uint8_t *buf, unsigned len, uint
 	if (len > avail)
 		len = avail;
 	struct tlb_entry *e = &c->tlb[c->mmu_idx][(lin >> 12) & (TLB_SIZE - 1)];
-	if (e->tag_x == (lin & ~0xfffULL)) {
+	struct tlb_info *x = &c->tlb_info[c->mmu_idx][(lin >> 12) & (TLB_SIZE - 1)];
+	if (x->tag_x == (lin & ~0xfffULL)) {
 		memcpy(buf, (const uint8_t *)(uintptr_t)(lin + e->addend), len);
-		*gpa = (e->gpfn << 12) | (lin & 0xfff);
+		*gpa = (x->gpfn << 12) | (lin & 0xfff);
 		return len;
 	}
 	uint64_t pa = mmu_translate(c, lin, ACC_X);

@@ -50,13 +50,21 @@ struct diff_state {
 	uint64_t flags;
 };
 
+/* The two data buffers of string cases (one page each). */
+#define BUF_SIZE 4096
+#define BUF_MID 2048
+
 struct diff_case {
-	uint8_t code[32];
+	uint8_t code[128];
 	unsigned len;
 	struct diff_state in;
 	uint64_t undef;                 /* flags not compared */
 	uint16_t skip_regs;             /* registers not compared (undefined results) */
 	bool string;                    /* uses the two data buffers through rSI/rDI */
+	/* String cases: where rSI and rDI start, as offsets into the two
+	 * buffers taken as one area of two pages; 0 and 0: the middle of the
+	 * first and the middle of the second. */
+	uint16_t si_pos, di_pos;
 };
 
 struct rng {
@@ -488,7 +496,257 @@ static bool gen_string(struct rng *r, struct diff_case *dc)
 	dc->in.r[1] = rng_below(r, 24);     /* rCX */
 	dc->in.r[0] = rng_below(r, 2) ? 0x41 : rng_value(r);
 	dc->string = true;
+	if (rng_below(r, 3) == 0) {
+		/* Across the page boundary between the buffers, and for MOVS
+		 * maybe overlapping: a destination just ahead of the source
+		 * sees the elements copied before it. */
+		dc->si_pos = (uint16_t)(BUF_SIZE - 1 - rng_below(r, 200));
+		dc->di_pos = (uint16_t)(dc->si_pos - 16 + rng_below(r, 33));
+	}
 	return true;
+}
+
+/*
+ * Sequences: a few instructions that the software CPU runs as one or more
+ * decoded blocks, so the flags pass from instruction to instruction (lazy
+ * flags, fused compare-and-branch, flags nobody reads) and the blocks are
+ * chained. Memory operands address the two data buffers through rSI/rDI;
+ * a Jcc skips the instruction after it. Readers of flags (Jcc, CMOVcc,
+ * SETcc, ADC/SBB) only test flags the instructions before them defined.
+ */
+struct seq {
+	uint64_t undef;                 /* flags left undefined so far */
+};
+
+static const ZydisMnemonic setcc_mn[16] = {
+	ZYDIS_MNEMONIC_SETO, ZYDIS_MNEMONIC_SETNO, ZYDIS_MNEMONIC_SETB, ZYDIS_MNEMONIC_SETNB,
+	ZYDIS_MNEMONIC_SETZ, ZYDIS_MNEMONIC_SETNZ, ZYDIS_MNEMONIC_SETBE, ZYDIS_MNEMONIC_SETNBE,
+	ZYDIS_MNEMONIC_SETS, ZYDIS_MNEMONIC_SETNS, ZYDIS_MNEMONIC_SETP, ZYDIS_MNEMONIC_SETNP,
+	ZYDIS_MNEMONIC_SETL, ZYDIS_MNEMONIC_SETNL, ZYDIS_MNEMONIC_SETLE, ZYDIS_MNEMONIC_SETNLE,
+};
+static const ZydisMnemonic cmovcc_mn[16] = {
+	ZYDIS_MNEMONIC_CMOVO, ZYDIS_MNEMONIC_CMOVNO, ZYDIS_MNEMONIC_CMOVB,
+	ZYDIS_MNEMONIC_CMOVNB, ZYDIS_MNEMONIC_CMOVZ, ZYDIS_MNEMONIC_CMOVNZ,
+	ZYDIS_MNEMONIC_CMOVBE, ZYDIS_MNEMONIC_CMOVNBE, ZYDIS_MNEMONIC_CMOVS,
+	ZYDIS_MNEMONIC_CMOVNS, ZYDIS_MNEMONIC_CMOVP, ZYDIS_MNEMONIC_CMOVNP,
+	ZYDIS_MNEMONIC_CMOVL, ZYDIS_MNEMONIC_CMOVNL, ZYDIS_MNEMONIC_CMOVLE,
+	ZYDIS_MNEMONIC_CMOVNLE,
+};
+
+static const unsigned seq_regs[] = { 0, 1, 2, 3, 5, 8, 9, 10, 11, 12, 13, 14 };
+
+static unsigned seq_reg(struct rng *r)
+{
+	return seq_regs[rng_below(r, sizeof(seq_regs) / sizeof(seq_regs[0]))];
+}
+
+static ZydisEncoderOperand op_mem(struct rng *r, unsigned size)
+{
+	ZydisEncoderOperand o;
+	memset(&o, 0, sizeof(o));
+	o.type = ZYDIS_OPERAND_TYPE_MEMORY;
+	o.mem.base = rng_below(r, 2) ? ZYDIS_REGISTER_RSI : ZYDIS_REGISTER_RDI;
+	o.mem.displacement = (int64_t)rng_below(r, 256) - 128;
+	o.mem.size = (ZyanU16)size;
+	return o;
+}
+
+/* Flags read by condition cc (SDM Vol. 1 Table B-1). */
+static uint64_t seq_cc_reads(unsigned cc)
+{
+	static const uint64_t reads[8] = {
+		F_OF, F_CF, F_ZF, F_CF | F_ZF, F_SF, F_PF, F_SF | F_OF, F_ZF | F_SF | F_OF,
+	};
+	return reads[cc >> 1];
+}
+
+/* A condition whose flags are all defined, or -1. */
+static int seq_cc(struct rng *r, const struct seq *q)
+{
+	for (unsigned i = 0; i < 8; i++) {
+		unsigned cc = rng_below(r, 16);
+		if (!(seq_cc_reads(cc) & q->undef))
+			return (int)cc;
+	}
+	return -1;
+}
+
+/* Encode one instruction into buf; its length, or 0. */
+static unsigned seq_encode(uint8_t *buf, ZydisMnemonic mn, unsigned n,
+			   const ZydisEncoderOperand *ops)
+{
+	struct diff_case t;
+	memset(&t, 0, sizeof(t));
+	if (!diff_encode(&t, mn, n, ops))
+		return 0;
+	memcpy(buf, t.code, t.len);
+	return t.len;
+}
+
+/* One random instruction into buf (its length, 0 if none) and its effect
+ * on q->undef. */
+static unsigned seq_insn(struct rng *r, struct seq *q, uint8_t *buf)
+{
+	static const ZydisMnemonic bin[] = {
+		ZYDIS_MNEMONIC_ADD, ZYDIS_MNEMONIC_OR, ZYDIS_MNEMONIC_ADC, ZYDIS_MNEMONIC_SBB,
+		ZYDIS_MNEMONIC_AND, ZYDIS_MNEMONIC_SUB, ZYDIS_MNEMONIC_XOR, ZYDIS_MNEMONIC_CMP,
+		ZYDIS_MNEMONIC_TEST,
+	};
+	unsigned size = rng_below(r, 3) ? (rng_below(r, 2) ? 4 : 8) : rng_size(r);
+	unsigned kind = rng_below(r, 11);
+	ZydisEncoderOperand ops[3];
+	ops[0] = op_reg(diff_gpr(size, seq_reg(r)));
+	switch (kind) {
+	case 0: case 1: case 2: case 3: {
+		ZydisMnemonic mn = bin[rng_below(r, 9)];
+		if ((mn == ZYDIS_MNEMONIC_ADC || mn == ZYDIS_MNEMONIC_SBB) && (q->undef & F_CF))
+			mn = ZYDIS_MNEMONIC_ADD;
+		if (kind == 0) {
+			ops[1] = op_reg(diff_gpr(size, seq_reg(r)));
+		} else if (kind == 1) {
+			int64_t v = size == 1 || rng_below(r, 2) ? (int8_t)rng_value(r)
+							      : (int32_t)rng_value(r);
+			ops[1] = op_imm(size == 2 ? (int16_t)v : v);
+		} else if (kind == 2 && mn != ZYDIS_MNEMONIC_TEST) {
+			ops[1] = op_mem(r, size);
+		} else {
+			ops[1] = ops[0];
+			ops[0] = op_mem(r, size);
+			if (rng_below(r, 2))
+				ops[1] = op_imm(size == 2 ? (int16_t)(int8_t)rng_value(r)
+					       : (int8_t)rng_value(r));
+		}
+		bool logic = mn == ZYDIS_MNEMONIC_AND || mn == ZYDIS_MNEMONIC_OR ||
+			     mn == ZYDIS_MNEMONIC_XOR || mn == ZYDIS_MNEMONIC_TEST;
+		q->undef = logic ? F_AF : 0;
+		return seq_encode(buf, mn, 2, ops);
+	}
+	case 4:
+		if (rng_below(r, 4) == 0)
+			ops[0] = op_mem(r, size);
+		q->undef &= F_CF;
+		return seq_encode(buf, rng_below(r, 2) ? ZYDIS_MNEMONIC_INC : ZYDIS_MNEMONIC_DEC, 1,
+				  ops);
+	case 5: {
+		static const ZydisMnemonic sh[] = { ZYDIS_MNEMONIC_SHL, ZYDIS_MNEMONIC_SHR,
+						    ZYDIS_MNEMONIC_SAR };
+		unsigned count = rng_below(r, 2) ? 1 + rng_below(r, 4) : rng_below(r, 64);
+		unsigned masked = count & (size == 8 ? 0x3f : 0x1f);
+		ops[1] = op_imm(count);
+		ZydisMnemonic mn = sh[rng_below(r, 3)];
+		if (masked) {
+			q->undef = F_AF | (masked != 1 ? F_OF : 0);
+			if (mn != ZYDIS_MNEMONIC_SAR && masked >= size * 8)
+				q->undef |= F_CF;
+		}
+		return seq_encode(buf, mn, 2, ops);
+	}
+	case 6:
+		if (size == 1)
+			size = 4;
+		ops[0] = op_reg(diff_gpr(size, seq_reg(r)));
+		ops[1] = rng_below(r, 2) ? op_reg(diff_gpr(size, seq_reg(r))) : op_mem(r, size);
+		/* IMUL: "The SF, ZF, AF, and PF flags are undefined." */
+		q->undef = F_SF | F_ZF | F_AF | F_PF;
+		if (rng_below(r, 2)) {
+			ops[2] = op_imm((int8_t)rng_value(r));
+			return seq_encode(buf, ZYDIS_MNEMONIC_IMUL, 3, ops);
+		}
+		return seq_encode(buf, ZYDIS_MNEMONIC_IMUL, 2, ops);
+	case 7:
+		switch (rng_below(r, 5)) {
+		case 0:
+			ops[1] = op_mem(r, size);
+			break;
+		case 1:
+			ops[1] = ops[0];
+			ops[0] = op_mem(r, size);
+			break;
+		case 2:
+			ops[0] = op_mem(r, size);
+			ops[1] = op_imm(size == 1 ? (int8_t)rng_value(r)
+				       : size == 2 ? (int16_t)rng_value(r) : (int32_t)rng_value(r));
+			break;
+		case 3:
+			ops[1] = op_imm(size == 8 ? (int64_t)rng_value(r)
+				       : size == 4 ? (int32_t)rng_value(r)
+				       : size == 2 ? (int16_t)rng_value(r) : (int8_t)rng_value(r));
+			break;
+		default: {
+			unsigned d = rng_below(r, 2) ? 4 : 8;
+			ops[0] = op_reg(diff_gpr(d, seq_reg(r)));
+			ops[1] = op_mem(r, rng_below(r, 2) ? 1 : 2);
+			return seq_encode(buf, rng_below(r, 2) ? ZYDIS_MNEMONIC_MOVZX
+						   : ZYDIS_MNEMONIC_MOVSX, 2, ops);
+		}
+		}
+		return seq_encode(buf, ZYDIS_MNEMONIC_MOV, 2, ops);
+	case 8: {
+		if (size < 4)
+			size = 4;
+		ZydisEncoderOperand m;
+		memset(&m, 0, sizeof(m));
+		m.type = ZYDIS_OPERAND_TYPE_MEMORY;
+		m.mem.base = diff_gpr(8, seq_reg(r));
+		if (rng_below(r, 2)) {
+			m.mem.index = diff_gpr(8, seq_reg(r));
+			m.mem.scale = (ZyanU8)(1u << rng_below(r, 4));
+		}
+		m.mem.displacement = (int32_t)rng_value(r);
+		m.mem.size = 0;
+		ops[0] = op_reg(diff_gpr(size, seq_reg(r)));
+		ops[1] = m;
+		return seq_encode(buf, ZYDIS_MNEMONIC_LEA, 2, ops);
+	}
+	case 9: {
+		int cc = seq_cc(r, q);
+		if (cc < 0)
+			return 0;
+		if (size == 1 || rng_below(r, 2)) {
+			ops[0] = op_reg(diff_gpr(1, seq_reg(r)));
+			return seq_encode(buf, setcc_mn[cc], 1, ops);
+		}
+		ops[1] = rng_below(r, 2) ? op_reg(diff_gpr(size, seq_reg(r))) : op_mem(r, size);
+		return seq_encode(buf, cmovcc_mn[cc], 2, ops);
+	}
+	default: {
+		/* PUSH r; POP r': a move through the stack. */
+		unsigned n = seq_encode(buf, ZYDIS_MNEMONIC_PUSH, 1,
+					(ZydisEncoderOperand[]){ op_reg(diff_gpr(8, seq_reg(r))) });
+		if (!n)
+			return 0;
+		unsigned m = seq_encode(buf + n, ZYDIS_MNEMONIC_POP, 1,
+					(ZydisEncoderOperand[]){ op_reg(diff_gpr(8, seq_reg(r))) });
+		return m ? n + m : 0;
+	}
+	}
+}
+
+static bool gen_seq(struct rng *r, struct diff_case *dc)
+{
+	struct seq q = { 0 };
+	diff_random_state(r, dc);
+	unsigned count = 2 + rng_below(r, 6);
+	for (unsigned i = 0; i < count; i++) {
+		uint8_t buf[32];
+		int cc = rng_below(r, 4) == 0 ? seq_cc(r, &q) : -1;
+		uint64_t before = q.undef;
+		unsigned n = seq_insn(r, &q, buf);
+		if (!n || dc->len + n + 2 > sizeof(dc->code) - 1)
+			break;
+		if (cc >= 0) {
+			/* Jcc rel8 over the instruction: its effect on the flags
+			 * happens or not, so what either way leaves undefined is. */
+			dc->code[dc->len++] = (uint8_t)(0x70 + cc);
+			dc->code[dc->len++] = (uint8_t)n;
+			q.undef |= before;
+		}
+		memcpy(dc->code + dc->len, buf, n);
+		dc->len += n;
+	}
+	dc->undef = q.undef;
+	dc->string = true;
+	return dc->len > 0;
 }
 
 struct diff_family {
@@ -504,12 +762,11 @@ static const struct diff_family families[] = {
 	{ "bit", gen_bit, 10000 },
 	{ "misc", gen_misc, 10000 },
 	{ "string", gen_string, 10000 },
+	{ "seq", gen_seq, 20000 },
 };
 
 /* ---- the native side --------------------------------------------------- */
 
-#define BUF_SIZE 4096
-#define BUF_MID 2048
 
 static uint8_t native_buf[2][BUF_SIZE] __attribute__((aligned(4096)));
 static uint8_t *stub_mem;
@@ -574,12 +831,18 @@ static void diff_report(const struct diff_family *f, const struct diff_case *dc,
 	ZydisDecodedInstruction in;
 	ZydisDecodedOperand zo[ZYDIS_MAX_OPERAND_COUNT];
 	ZydisFormatter fmt;
-	char text[128] = "?";
+	char text[1024] = "", one[128];
 	ZydisDecoderInit(&dec, ZYDIS_MACHINE_MODE_LONG_64, ZYDIS_STACK_WIDTH_64);
 	ZydisFormatterInit(&fmt, ZYDIS_FORMATTER_STYLE_INTEL);
-	if (ZYAN_SUCCESS(ZydisDecoderDecodeFull(&dec, dc->code, dc->len, &in, zo)))
-		ZydisFormatterFormatInstruction(&fmt, &in, zo, in.operand_count_visible, text,
-						sizeof(text), 0, NULL);
+	/* Every instruction of a sequence, with its offset. */
+	for (unsigned off = 0; off < dc->len; off += in.length) {
+		if (ZYAN_FAILED(ZydisDecoderDecodeFull(&dec, dc->code + off, dc->len - off, &in, zo)))
+			break;
+		ZydisFormatterFormatInstruction(&fmt, &in, zo, in.operand_count_visible, one,
+						sizeof(one), 0, NULL);
+		snprintf(text + strlen(text), sizeof(text) - strlen(text), "%s%u: %s",
+			 off ? "; " : "", off, one);
+	}
 	fprintf(stderr, "[%s] %s: %s\n  in  flags %#llx", f->name, text, what,
 		(unsigned long long)dc->in.flags);
 	for (unsigned i = 0; i < 16; i++)
@@ -611,8 +874,12 @@ static void diff_run_family(struct harness *h, const struct diff_family *f, uint
 		if (dc.string) {
 			diff_fill_buffers(&r, native_buf);
 			memcpy(ebufs, native_buf, sizeof(ebufs));
-			nat.r[6] = (uint64_t)(uintptr_t)&native_buf[0][BUF_MID];
-			nat.r[7] = (uint64_t)(uintptr_t)&native_buf[1][BUF_MID];
+			if (!dc.si_pos && !dc.di_pos) {
+				dc.si_pos = BUF_MID;
+				dc.di_pos = BUF_SIZE + BUF_MID;
+			}
+			nat.r[6] = (uint64_t)(uintptr_t)native_buf[0] + dc.si_pos;
+			nat.r[7] = (uint64_t)(uintptr_t)native_buf[0] + dc.di_pos;
 		}
 		diff_build_stub(&dc);
 		((void (*)(struct diff_state *))(void *)stub_mem)(&nat);
@@ -624,8 +891,8 @@ static void diff_run_family(struct harness *h, const struct diff_family *f, uint
 		memcpy(in, dc.in.r, sizeof(in));
 		if (dc.string) {
 			guestmem_write(h->m.mem, HARNESS_DATA, ebufs, sizeof(ebufs));
-			in[6] = HARNESS_DATA + BUF_MID;
-			in[7] = HARNESS_DATA + BUF_SIZE + BUF_MID;
+			in[6] = HARNESS_DATA + dc.si_pos;
+			in[7] = HARNESS_DATA + dc.di_pos;
 		}
 		vr.rax = in[0]; vr.rcx = in[1]; vr.rdx = in[2]; vr.rbx = in[3];
 		vr.rsp = HARNESS_STACK; vr.rbp = in[5]; vr.rsi = in[6]; vr.rdi = in[7];
@@ -633,7 +900,7 @@ static void diff_run_family(struct harness *h, const struct diff_family *f, uint
 		vr.r12 = in[12]; vr.r13 = in[13]; vr.r14 = in[14]; vr.r15 = in[15];
 		vr.rflags = dc.in.flags;
 		accel_emu.set_regs(&h->v, &vr);
-		uint8_t code[40];
+		uint8_t code[sizeof(dc.code) + 1];
 		memcpy(code, dc.code, dc.len);
 		code[dc.len] = 0xf4;    /* hlt */
 		enum vcpu_exit_reason why = harness_run(h, code, dc.len + 1, 64);
@@ -647,9 +914,9 @@ static void diff_run_family(struct harness *h, const struct diff_family *f, uint
 		}
 		if (dc.string) {
 			nat.r[6] -= (uint64_t)(uintptr_t)native_buf[0];
-			nat.r[7] -= (uint64_t)(uintptr_t)native_buf[1];
+			nat.r[7] -= (uint64_t)(uintptr_t)native_buf[0];
 			emu.r[6] -= HARNESS_DATA;
-			emu.r[7] -= HARNESS_DATA + BUF_SIZE;
+			emu.r[7] -= HARNESS_DATA;
 			guestmem_read(h->m.mem, HARNESS_DATA, ebufs, sizeof(ebufs));
 			if (memcmp(ebufs, native_buf, sizeof(ebufs))) {
 				diff_report(f, &dc, &nat, &emu, "memory differs");
@@ -706,6 +973,7 @@ DIFF_TEST(2)
 DIFF_TEST(3)
 DIFF_TEST(4)
 DIFF_TEST(5)
+DIFF_TEST(6)
 
 int main(void)
 {
@@ -713,6 +981,7 @@ int main(void)
 		cmocka_unit_test(test_diff_0), cmocka_unit_test(test_diff_1),
 		cmocka_unit_test(test_diff_2), cmocka_unit_test(test_diff_3),
 		cmocka_unit_test(test_diff_4), cmocka_unit_test(test_diff_5),
+		cmocka_unit_test(test_diff_6),
 	};
 	return cmocka_run_group_tests(tests, diff_setup, diff_teardown);
 }
