@@ -141,6 +141,7 @@ struct tlb_info {
 	uint64_t tag_x;                 /* linear page, or TLB_INVALID */
 	uint64_t gpfn;                  /* guest-physical page number */
 	bool global;
+	bool large;                     /* part of a 2 MiB or 4 MiB page */
 };
 
 /* Lazy flags: cc_op = kind << 2 | log2(size). */
@@ -259,6 +260,7 @@ struct cpu {
 
 	struct tlb_entry tlb[2][TLB_SIZE];
 	struct tlb_info tlb_info[2][TLB_SIZE];
+	bool tlb_large;                 /* some slot may hold a large page (INVLPG) */
 	struct cpu_code *code;          /* decoded-block cache (decode.c) */
 	const struct block *cur_block;
 	/* Blocks by linear address of their first instruction (decode.c). */

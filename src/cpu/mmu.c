@@ -49,6 +49,7 @@
 struct walk {
 	uint64_t gpa;
 	bool user, write, nx, global, dirty;
+	bool large;                     /* a 2 MiB or 4 MiB page */
 };
 
 static inline uint64_t mmu_a20(const struct cpu *c, uint64_t gpa)
@@ -65,16 +66,40 @@ void mmu_flush(struct cpu *c, bool global)
 			if (global || !x->global)
 				e->tag_r = e->tag_w = x->tag_x = TLB_INVALID;
 		}
+	if (global)
+		c->tlb_large = false;
 	decode_flush_jmp_cache(c);
 }
 
+/* The linear page an entry holds, whichever of its tags is valid. */
+static uint64_t mmu_tlb_page(const struct tlb_entry *e, const struct tlb_info *x)
+{
+	return e->tag_r != TLB_INVALID ? e->tag_r : x->tag_x;
+}
+
+/*
+ * INVLPG: the SDM (Vol. 3A 4.10.4.1) invalidates the translation of the
+ * whole page that contains lin, whatever its size. The TLB caches 2 MiB and
+ * 4 MiB pages as 4 KiB slots, so when any such slot exists, every slot
+ * within the 4 MiB-aligned region around lin that came from a large page
+ * goes too (over-flushing a 2 MiB neighbour is harmless).
+ */
 void mmu_flush_page(struct cpu *c, uint64_t lin)
 {
 	for (unsigned i = 0; i < 2; i++) {
 		struct tlb_entry *e = &c->tlb[i][(lin >> 12) & (TLB_SIZE - 1)];
 		e->tag_r = e->tag_w = c->tlb_info[i][(lin >> 12) & (TLB_SIZE - 1)].tag_x = TLB_INVALID;
 	}
-	/* A 2/4 MiB page may sit behind entries for other 4 KiB slots. */
+	if (c->tlb_large) {
+		for (unsigned i = 0; i < 2; i++)
+			for (unsigned j = 0; j < TLB_SIZE; j++) {
+				struct tlb_entry *e = &c->tlb[i][j];
+				struct tlb_info *x = &c->tlb_info[i][j];
+				if (x->large && !((mmu_tlb_page(e, x) ^ lin) & ~0x3fffffULL))
+					e->tag_r = e->tag_w = x->tag_x = TLB_INVALID;
+			}
+	}
+	/* Blocks found by linear address may sit on the dropped pages. */
 	decode_flush_jmp_cache(c);
 }
 
@@ -272,6 +297,7 @@ static void mmu_walk(struct cpu *c, uint64_t lin, unsigned acc, bool user, struc
 	w->nx = nx;
 	w->dirty = dirty;
 	w->global = (c->cr4 & CR4_PGE) && (leaf & PTE_G);
+	w->large = pagemask != 0xfff;
 }
 
 /* Fill the TLB slot for lin after a successful walk at privilege class idx. */
@@ -291,6 +317,8 @@ static void mmu_tlb_fill(struct cpu *c, unsigned idx, uint64_t lin, const struct
 	e->addend = (uintptr_t)(r->host + (gpa - r->gpa)) - page;
 	x->gpfn = gpa >> 12;
 	x->global = w->global;
+	x->large = w->large;
+	c->tlb_large |= w->large;
 	if (x->gpfn >= c->vm->code_pages_n)
 		return;         /* no code tracking there: slow path only */
 	e->code = &c->vm->code_pages[x->gpfn];
@@ -314,7 +342,7 @@ uint64_t mmu_translate(struct cpu *c, uint64_t lin, unsigned acc)
 	if (!(c->cr0 & CR0_PG)) {
 		w.gpa = lin & 0xffffffffULL;
 		w.user = w.write = w.dirty = true;
-		w.nx = w.global = false;
+		w.nx = w.global = w.large = false;
 	} else {
 		mmu_walk(c, lin, acc, user, &w);
 	}

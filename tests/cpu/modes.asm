@@ -97,7 +97,10 @@ main32:
 	and eax, 0x7fffffff
 	mov cr0, eax
 
-	; --- long mode
+	; --- long mode (paging off here: the INVLPG test's two pages, by
+	; physical address)
+	mov dword [0x201000], 0x11111111
+	mov dword [0x601000], 0x22222222
 	mov edi, PML4
 	mov ecx, 0x3000 / 4
 	xor eax, eax
@@ -132,6 +135,22 @@ long64:
 	cmp r8, 1
 	jne fail64
 	mov rsi, msg64
+	call puts64
+	; INVLPG of any address in a 2 MiB page drops the whole page's
+	; translation (SDM Vol. 3A 4.10.4.1), not just that 4 KiB: read through
+	; 0x201000, move the 2 MiB page at 0x200000 to physical 0x600000,
+	; INVLPG its first 4 KiB, and 0x201000 must show the new page.
+	cmp dword [0x201000], 0x11111111
+	jne fail64
+	mov dword [PD64 + 8], 0x600083
+	invlpg [0x200000]
+	cmp dword [0x201000], 0x22222222
+	jne fail64
+	mov dword [PD64 + 8], 0x200083
+	invlpg [0x200000]
+	cmp dword [0x201000], 0x11111111
+	jne fail64
+	mov rsi, msginvlpg
 	call puts64
 	; compatibility mode and back
 	push SEL_CODE32
@@ -168,6 +187,7 @@ back64:
 	out 0xf4, al
 	hlt
 msg64: db `long64\n`, 0
+msginvlpg: db `invlpg 2m ok\n`, 0
 msgback: db `back in 64-bit mode\n`, 0
 
 	bits 32
