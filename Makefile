@@ -29,8 +29,11 @@ guest-media: guest-linux
 check: build guest-media
 	@cd $(BUILD) && ctest --output-on-failure -j $(JOBS)
 
+# The demo guest leaves through the test exit device (no firmware, so no
+# ACPI power-off): "exit" in its shell ends lodge with status 33, which is
+# the guest saying it finished, not a failure.
 demo: build guest-linux
-	$(BUILD)/lodge run images/demo.lodge
+	@$(BUILD)/lodge run images/demo.lodge; s=$$?; [ $$s -eq 0 ] || [ $$s -eq 33 ]
 
 install: build
 	cmake --install $(BUILD)
