@@ -909,7 +909,8 @@ int config_validate(const struct config *cfg, char *err, size_t errlen)
 		const struct config_drive *d = &cfg->drive[i];
 		if (!d->file.path)
 			continue;
-		if (check_file(&d->file, "disk", err, errlen))
+		if (check_file(&d->file, d->media == MEDIA_CDROM ? "CD/DVD image" : "disk", err,
+			       errlen))
 			return -1;
 		snprintf(w.text, sizeof(w.text), "%s", d->file.origin);
 		if (d->media == MEDIA_CDROM) {

@@ -164,6 +164,11 @@ static void test_cdrom(void **state)
 	assert_non_null(strstr(err, "clash.lodge:2)"));
 	config_free(&cfg);
 
+	assert_int_equal(parse(&cfg, err, sizeof(err), "--cdrom", "/nonexistent.iso", NULL), 0);
+	assert_int_equal(config_validate(&cfg, err, sizeof(err)), -1);
+	assert_string_equal(err, "--cdrom: CD/DVD image '/nonexistent.iso': No such file or directory");
+	config_free(&cfg);
+
 	vm = write_file("media.lodge", "[ide0]\nmedia = floppy\n");
 	assert_int_equal(parse(&cfg, err, sizeof(err), (char *)vm, NULL), -1);
 	assert_non_null(strstr(err, "media.lodge:2: media 'floppy' is not disk or cdrom"));
