@@ -33,11 +33,11 @@ CPU_INLINE bool alu_cond(unsigned kind, unsigned size, unsigned cc, uint64_t a, 
 }
 
 /*
- * The condition pair cc >> 1 (not P) after a CMP of a - b = r (size bytes),
+ * The condition pair cc >> 1 (not P) after a SUB/CMP of a - b = r (size bytes),
  * the pair known at compile time: each is one compare of the normalised
  * operands, where the generic alu_cond works out all four flags.
  */
-CPU_INLINE bool alu_cond_cmp_pair(unsigned pair, unsigned size, uint64_t a, uint64_t b,
+CPU_INLINE bool alu_cond_sub_pair(unsigned pair, unsigned size, uint64_t a, uint64_t b,
 				  uint64_t r)
 {
 	unsigned sh = 64 - 8 * size;
@@ -57,7 +57,7 @@ CPU_INLINE bool alu_cond_cmp_pair(unsigned pair, unsigned size, uint64_t a, uint
 
 /* The end of every form: flags by variant, then the next op or the branch
  * of the fused Jcc. ADC/SBB are never fused (select.c). pair is the Jcc's
- * condition pair when the form is specialised for it (CMP), else -1. */
+ * condition pair when the form is specialised for it (SUB, CMP), else -1. */
 CPU_INLINE const struct op *
 alu_tail(struct cpu *c, const struct op *op, unsigned v, unsigned kind, unsigned size,
 	 uint64_t a, uint64_t b, uint64_t r, uint64_t cf, int pair)
@@ -66,7 +66,7 @@ alu_tail(struct cpu *c, const struct op *op, unsigned v, unsigned kind, unsigned
 		alu_flags(c, kind, size, r, b, cf);
 	if (v == FAST_V_PLAIN || v == FAST_V_NF)
 		FAST_NEXT(c, op);
-	bool taken = pair >= 0 ? alu_cond_cmp_pair((unsigned)pair, size, a, b, r) ^ (op[1].sub & 1)
+	bool taken = pair >= 0 ? alu_cond_sub_pair((unsigned)pair, size, a, b, r) ^ (op[1].sub & 1)
 			       : alu_cond(kind, size, op[1].sub, a, b, r);
 	if (v == FAST_V_JCC_NF && taken)
 		alu_flags(c, kind, size, r, b, cf);
@@ -185,29 +185,34 @@ op_exec *const alu_fast[FAST_V_COUNT][ALU_FORM_COUNT][9][3] = {
 };
 
 /*
- * CMP fused with a Jcc, also specialised by the Jcc's condition pair
- * (cc >> 1; P/NP are never fused): CMP + Jcc is the commonest pair in
+ * SUB and CMP fused with a Jcc, also specialised by the Jcc's condition
+ * pair (cc >> 1; P/NP are never fused): CMP + Jcc is the commonest pair in
  * compiled loops, and a known condition is a single compare.
  */
-#define CMP_PAIR(V, P) ALU_FORMS_OF(V, ALU_CMP, cmp_p##P, P)
-#define CMP_PAIRS(V)                                                           \
-	CMP_PAIR(V, 0) CMP_PAIR(V, 1) CMP_PAIR(V, 2) CMP_PAIR(V, 3)            \
-	CMP_PAIR(V, 4) CMP_PAIR(V, 6) CMP_PAIR(V, 7)
-CMP_PAIRS(JCC)
-CMP_PAIRS(JCC_NF)
+#define CMP_PAIR(V, K, N, P) ALU_FORMS_OF(V, K, N##_p##P, P)
+#define CMP_PAIRS(V, K, N)                                                     \
+	CMP_PAIR(V, K, N, 0) CMP_PAIR(V, K, N, 1) CMP_PAIR(V, K, N, 2)         \
+	CMP_PAIR(V, K, N, 3) CMP_PAIR(V, K, N, 4) CMP_PAIR(V, K, N, 6)         \
+	CMP_PAIR(V, K, N, 7)
+CMP_PAIRS(JCC, ALU_SUB, sub)
+CMP_PAIRS(JCC_NF, ALU_SUB, sub)
+CMP_PAIRS(JCC, ALU_CMP, cmp)
+CMP_PAIRS(JCC_NF, ALU_CMP, cmp)
 
-#define CMP_SIZES(V, F, P) { alu_cmp_p##P##_##F##8_##V, alu_cmp_p##P##_##F##4_##V, \
-			     alu_cmp_p##P##_##F##_##V }
-#define CMP_FORM(V, F)                                                         \
-	{ CMP_SIZES(V, F, 0), CMP_SIZES(V, F, 1), CMP_SIZES(V, F, 2),          \
-	  CMP_SIZES(V, F, 3), CMP_SIZES(V, F, 4), { NULL, NULL, NULL },        \
-	  CMP_SIZES(V, F, 6), CMP_SIZES(V, F, 7) }
-#define CMP_VARIANT(V)                                                         \
-	{ [ALU_F_RR] = CMP_FORM(V, rr), [ALU_F_RI] = CMP_FORM(V, ri),          \
-	  [ALU_F_RM] = CMP_FORM(V, rm), [ALU_F_MR] = CMP_FORM(V, mr),          \
-	  [ALU_F_MI] = CMP_FORM(V, mi) }
-op_exec *const alu_cmp_jcc_fast[2][ALU_FORM_COUNT][8][3] = { CMP_VARIANT(JCC),
-							     CMP_VARIANT(JCC_NF) };
+#define CMP_SIZES(V, N, F, P) { alu_##N##_p##P##_##F##8_##V, alu_##N##_p##P##_##F##4_##V, \
+				alu_##N##_p##P##_##F##_##V }
+#define CMP_FORM(V, N, F)                                                      \
+	{ CMP_SIZES(V, N, F, 0), CMP_SIZES(V, N, F, 1), CMP_SIZES(V, N, F, 2), \
+	  CMP_SIZES(V, N, F, 3), CMP_SIZES(V, N, F, 4), { NULL, NULL, NULL },  \
+	  CMP_SIZES(V, N, F, 6), CMP_SIZES(V, N, F, 7) }
+#define CMP_VARIANT(V, N)                                                      \
+	{ [ALU_F_RR] = CMP_FORM(V, N, rr), [ALU_F_RI] = CMP_FORM(V, N, ri),    \
+	  [ALU_F_RM] = CMP_FORM(V, N, rm), [ALU_F_MR] = CMP_FORM(V, N, mr),    \
+	  [ALU_F_MI] = CMP_FORM(V, N, mi) }
+op_exec *const alu_sub_jcc_fast[2][2][ALU_FORM_COUNT][8][3] = {
+	{ CMP_VARIANT(JCC, sub), CMP_VARIANT(JCC_NF, sub) },
+	{ CMP_VARIANT(JCC, cmp), CMP_VARIANT(JCC_NF, cmp) },
+};
 
 /*
  * INC/DEC of a register: CF is left alone, so recording the flags needs
