@@ -158,6 +158,10 @@ enum { K_NONE, K_REG, K_MEM, K_IMM };
 #define OPF_REP 0x2u                    /* F3 */
 #define OPF_REPNE 0x4u                  /* F2 */
 #define OPF_SEG_OVR 0x8u                /* explicit segment prefix */
+/* The memory operand is flat: 64-bit code, 64-bit address size, a segment
+ * other than FS and GS, so the linear address is the effective address
+ * (no base, no limit; the decode mode is part of the block's key). */
+#define OPF_FLAT 0x10u
 
 typedef int op_fn(struct cpu *c, const struct op *op);
 typedef const struct op *op_exec(struct cpu *c, const struct op *op);
@@ -389,11 +393,23 @@ CPU_INLINE void cpu_store_host(uint8_t *p, unsigned size, uint64_t v)
 	}
 }
 
+/*
+ * The tag a TLB hit for a size-byte access at lin must match: the page of
+ * its last byte, looked up in the slot of its first. An access that
+ * crosses into the next page asks for that page's tag in the slot of the
+ * page before, where it can never be (neighbouring pages have neighbouring
+ * slots), so one compare checks both the page and the page crossing.
+ */
+CPU_INLINE uint64_t cpu_tlb_tag(uint64_t lin, unsigned size)
+{
+	return (lin + size - 1) & ~0xfffULL;
+}
+
 /* Linear read at the current privilege (size 1, 2, 4 or 8). */
 CPU_INLINE uint64_t cpu_read_lin(struct cpu *c, uint64_t lin, unsigned size)
 {
 	struct tlb_entry *e = &c->tlb[c->mmu_idx][(lin >> 12) & (TLB_SIZE - 1)];
-	if (likely(e->tag_r == (lin & ~0xfffULL) && (lin & 0xfff) + size <= 0x1000))
+	if (likely(e->tag_r == cpu_tlb_tag(lin, size)))
 		return cpu_load_host((const uint8_t *)(uintptr_t)(lin + e->addend), size);
 	return mmu_read_slow(c, lin, size, ACC_R);
 }
@@ -401,7 +417,7 @@ CPU_INLINE uint64_t cpu_read_lin(struct cpu *c, uint64_t lin, unsigned size)
 CPU_INLINE void cpu_write_lin(struct cpu *c, uint64_t lin, unsigned size, uint64_t v)
 {
 	struct tlb_entry *e = &c->tlb[c->mmu_idx][(lin >> 12) & (TLB_SIZE - 1)];
-	if (likely(e->tag_w == (lin & ~0xfffULL) && (lin & 0xfff) + size <= 0x1000 &&
+	if (likely(e->tag_w == cpu_tlb_tag(lin, size) &&
 		   !atomic_load_explicit(e->code, memory_order_relaxed))) {
 		cpu_store_host((uint8_t *)(uintptr_t)(lin + e->addend), size, v);
 		return;

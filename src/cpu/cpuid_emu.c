@@ -7,7 +7,8 @@
  * SYSENTER, RDTSCP, NX, long mode; paging with PSE, PSE-36, PAE, PGE, PAT,
  * MTRR; TSC (invariant, 1 GHz, leaves 0x15/0x16); the local APIC, x2APIC and
  * TSC-deadline timer when the machine has our LAPIC models; and whatever the
- * SIMD unit reports for x87/MMX/SSE..SSSE3 (simd_cpuid_features). Nothing is
+ * SIMD unit reports for x87/MMX/SSE..SSSE3 (simd_cpuid_features); and
+ * IA32_ARCH_CAPABILITIES (leaf 7, msr.c). Nothing is
  * claimed that a guest could use and find missing (no MONITOR, XSAVE, AVX,
  * BMI, 1 GiB pages, PCID, SMEP/SMAP, performance counters or MCE).
  */
@@ -61,6 +62,12 @@ void cpuid_emu(struct cpu *c, uint32_t leaf, uint32_t sub, uint32_t r[4])
 		r[3] = edx;
 		break;
 	}
+	case 7:
+		/* Structured features: none but IA32_ARCH_CAPABILITIES (msr.c),
+		 * which says what this CPU is not susceptible to. */
+		if (sub == 0)
+			r[3] = 1u << 29;
+		break;
 	case 0xb:
 		/* x2APIC topology: one thread per core, ncpus cores. */
 		r[3] = c->index;

@@ -765,6 +765,8 @@ static struct block *decode_block(struct cpu *c, uint64_t lin, uint64_t gpa, uin
 		op->sindex = op->index == REG_NONE ? CPU_SLOT_ZERO : op->index;
 		if (op->base == REG_RIP)
 			op->disp += off + op->len;
+		if ((key & 7) == DM_LONG64 && op->asize == 8 && op->seg < S_FS)
+			op->flags |= OPF_FLAT;
 		n++;
 		off += op->len;
 		if (end || straddle || n == BLOCK_MAX_OPS || off >= avail || off >= limit_left)

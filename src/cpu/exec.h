@@ -62,6 +62,9 @@ enum { ALU_F_RR, ALU_F_RI, ALU_F_RM, ALU_F_MR, ALU_F_MI, ALU_FORM_COUNT };
 enum { FAST_V_PLAIN, FAST_V_NF, FAST_V_JCC, FAST_V_JCC_NF, FAST_V_COUNT };
 extern op_exec *const alu_fast[FAST_V_COUNT][ALU_FORM_COUNT][9][3];
 extern op_exec *const alu_incdec_fast[2][FAST_V_COUNT][3];
+/* SUB and CMP fused with a Jcc by [0: SUB, 1: CMP][0: FAST_V_JCC, 1:
+ * FAST_V_JCC_NF][form][the Jcc's cc >> 1][size as above]; NULL for P/NP. */
+extern op_exec *const alu_sub_jcc_fast[2][2][ALU_FORM_COUNT][8][3];
 /* Shared with other families: ADD/SUB/... with flags, no writeback. */
 uint64_t alu_compute(struct cpu *c, unsigned kind, unsigned size, uint64_t a, uint64_t b);
 

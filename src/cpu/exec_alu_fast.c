@@ -32,17 +32,42 @@ CPU_INLINE bool alu_cond(unsigned kind, unsigned size, unsigned cc, uint64_t a, 
 	}
 }
 
+/*
+ * The condition pair cc >> 1 (not P) after a SUB/CMP of a - b = r (size bytes),
+ * the pair known at compile time: each is one compare of the normalised
+ * operands, where the generic alu_cond works out all four flags.
+ */
+CPU_INLINE bool alu_cond_sub_pair(unsigned pair, unsigned size, uint64_t a, uint64_t b,
+				  uint64_t r)
+{
+	unsigned sh = 64 - 8 * size;
+	a <<= sh;
+	b <<= sh;
+	r <<= sh;
+	switch (pair) {
+	case 0: return ((a ^ b) & (a ^ r)) >> 63;               /* O */
+	case 1: return a < b;                                   /* B */
+	case 2: return a == b;                                  /* Z */
+	case 3: return a <= b;                                  /* BE */
+	case 4: return r >> 63;                                 /* S */
+	case 6: return (int64_t)a < (int64_t)b;                 /* L: SF != OF */
+	default: return (int64_t)a <= (int64_t)b;               /* LE */
+	}
+}
+
 /* The end of every form: flags by variant, then the next op or the branch
- * of the fused Jcc. ADC/SBB are never fused (select.c). */
+ * of the fused Jcc. ADC/SBB are never fused (select.c). pair is the Jcc's
+ * condition pair when the form is specialised for it (SUB, CMP), else -1. */
 CPU_INLINE const struct op *
 alu_tail(struct cpu *c, const struct op *op, unsigned v, unsigned kind, unsigned size,
-	 uint64_t a, uint64_t b, uint64_t r, uint64_t cf)
+	 uint64_t a, uint64_t b, uint64_t r, uint64_t cf, int pair)
 {
 	if (v == FAST_V_PLAIN || v == FAST_V_JCC)
 		alu_flags(c, kind, size, r, b, cf);
 	if (v == FAST_V_PLAIN || v == FAST_V_NF)
 		FAST_NEXT(c, op);
-	bool taken = alu_cond(kind, size, op[1].sub, a, b, r);
+	bool taken = pair >= 0 ? alu_cond_sub_pair((unsigned)pair, size, a, b, r) ^ (op[1].sub & 1)
+			       : alu_cond(kind, size, op[1].sub, a, b, r);
 	if (v == FAST_V_JCC_NF && taken)
 		alu_flags(c, kind, size, r, b, cf);
 	return fast_branch(c, op + 1, taken);
@@ -60,18 +85,20 @@ CPU_INLINE bool alu_writes(unsigned kind)
 
 /* op0 a register, op1 the value b (register, immediate or memory). */
 CPU_INLINE const struct op *
-alu_reg(struct cpu *c, const struct op *op, unsigned v, unsigned kind, unsigned size, uint64_t b)
+alu_reg(struct cpu *c, const struct op *op, unsigned v, unsigned kind, unsigned size, uint64_t b,
+	int pair)
 {
 	uint64_t a = cpu_reg_get(c, op->r[0], size), cf = alu_cf_in(c, kind);
 	uint64_t r = alu_result(kind, a, b, cf);
 	if (alu_writes(kind))
 		cpu_reg_set(c, op->r[0], size, r);
-	return alu_tail(c, op, v, kind, size, a, b, r, cf);
+	return alu_tail(c, op, v, kind, size, a, b, r, cf, pair);
 }
 
 /* op0 memory, op1 a register or an immediate. */
 CPU_INLINE const struct op *
-alu_mem(struct cpu *c, const struct op *op, unsigned v, unsigned kind, unsigned size, bool imm)
+alu_mem(struct cpu *c, const struct op *op, unsigned v, unsigned kind, unsigned size, bool imm,
+	int pair)
 {
 	uint64_t b = imm ? op->imm & cpu_mask(size) : cpu_reg_get(c, op->r[1], size);
 	if (!alu_writes(kind)) {
@@ -79,7 +106,7 @@ alu_mem(struct cpu *c, const struct op *op, unsigned v, unsigned kind, unsigned 
 		if (unlikely(!p))
 			FAST_REF(c, op);
 		uint64_t a = cpu_load_host(p, size);
-		return alu_tail(c, op, v, kind, size, a, b, alu_result(kind, a, b, 0), 0);
+		return alu_tail(c, op, v, kind, size, a, b, alu_result(kind, a, b, 0), 0, pair);
 	}
 	uint8_t *p = fast_wptr(c, op, size);
 	if (unlikely(!p))
@@ -87,16 +114,16 @@ alu_mem(struct cpu *c, const struct op *op, unsigned v, unsigned kind, unsigned 
 	uint64_t a = cpu_load_host(p, size), cf = alu_cf_in(c, kind);
 	uint64_t r = alu_result(kind, a, b, cf);
 	cpu_store_host(p, size, r);
-	return alu_tail(c, op, v, kind, size, a, b, r, cf);
+	return alu_tail(c, op, v, kind, size, a, b, r, cf, pair);
 }
 
 CPU_INLINE const struct op *
-alu_rm(struct cpu *c, const struct op *op, unsigned v, unsigned kind, unsigned size)
+alu_rm(struct cpu *c, const struct op *op, unsigned v, unsigned kind, unsigned size, int pair)
 {
 	const uint8_t *p = fast_rptr(c, op, size);
 	if (unlikely(!p))
 		FAST_REF(c, op);
-	return alu_reg(c, op, v, kind, size, cpu_load_host(p, size));
+	return alu_reg(c, op, v, kind, size, cpu_load_host(p, size), pair);
 }
 
 /* One function per (variant, kind, form, size): V variant, K kind, N its
@@ -112,14 +139,15 @@ alu_rm(struct cpu *c, const struct op *op, unsigned v, unsigned kind, unsigned s
 	ALU_FN(V, K, N, F, 8, 8, BODY)                                         \
 	ALU_FN(V, K, N, F, 4, 4, BODY)                                         \
 	ALU_FN(V, K, N, F, op->size, , BODY)
-#define ALU_VARIANT(V, K, N)                                                   \
+#define ALU_FORMS_OF(V, K, N, P)                                               \
 	ALU_SIZES(V, K, N, rr, return alu_reg(c, op, v, K, size,               \
-					      cpu_reg_get(c, op->r[1], size))) \
+					      cpu_reg_get(c, op->r[1], size), P)) \
 	ALU_SIZES(V, K, N, ri, return alu_reg(c, op, v, K, size,               \
-					      op->imm & cpu_mask(size)))       \
-	ALU_SIZES(V, K, N, rm, return alu_rm(c, op, v, K, size))               \
-	ALU_SIZES(V, K, N, mr, return alu_mem(c, op, v, K, size, false))       \
-	ALU_SIZES(V, K, N, mi, return alu_mem(c, op, v, K, size, true))
+					      op->imm & cpu_mask(size), P))    \
+	ALU_SIZES(V, K, N, rm, return alu_rm(c, op, v, K, size, P))            \
+	ALU_SIZES(V, K, N, mr, return alu_mem(c, op, v, K, size, false, P))    \
+	ALU_SIZES(V, K, N, mi, return alu_mem(c, op, v, K, size, true, P))
+#define ALU_VARIANT(V, K, N) ALU_FORMS_OF(V, K, N, -1)
 #define ALU_KIND(K, N)                                                         \
 	ALU_VARIANT(PLAIN, K, N) ALU_VARIANT(NF, K, N)                         \
 	ALU_VARIANT(JCC, K, N) ALU_VARIANT(JCC_NF, K, N)
@@ -154,6 +182,36 @@ op_exec *const alu_fast[FAST_V_COUNT][ALU_FORM_COUNT][9][3] = {
 	[FAST_V_NF] = ALU_FORMS(NF, ALU_ROW),
 	[FAST_V_JCC] = ALU_FORMS(JCC, ALU_NONE),
 	[FAST_V_JCC_NF] = ALU_FORMS(JCC_NF, ALU_NONE),
+};
+
+/*
+ * SUB and CMP fused with a Jcc, also specialised by the Jcc's condition
+ * pair (cc >> 1; P/NP are never fused): CMP + Jcc is the commonest pair in
+ * compiled loops, and a known condition is a single compare.
+ */
+#define CMP_PAIR(V, K, N, P) ALU_FORMS_OF(V, K, N##_p##P, P)
+#define CMP_PAIRS(V, K, N)                                                     \
+	CMP_PAIR(V, K, N, 0) CMP_PAIR(V, K, N, 1) CMP_PAIR(V, K, N, 2)         \
+	CMP_PAIR(V, K, N, 3) CMP_PAIR(V, K, N, 4) CMP_PAIR(V, K, N, 6)         \
+	CMP_PAIR(V, K, N, 7)
+CMP_PAIRS(JCC, ALU_SUB, sub)
+CMP_PAIRS(JCC_NF, ALU_SUB, sub)
+CMP_PAIRS(JCC, ALU_CMP, cmp)
+CMP_PAIRS(JCC_NF, ALU_CMP, cmp)
+
+#define CMP_SIZES(V, N, F, P) { alu_##N##_p##P##_##F##8_##V, alu_##N##_p##P##_##F##4_##V, \
+				alu_##N##_p##P##_##F##_##V }
+#define CMP_FORM(V, N, F)                                                      \
+	{ CMP_SIZES(V, N, F, 0), CMP_SIZES(V, N, F, 1), CMP_SIZES(V, N, F, 2), \
+	  CMP_SIZES(V, N, F, 3), CMP_SIZES(V, N, F, 4), { NULL, NULL, NULL },  \
+	  CMP_SIZES(V, N, F, 6), CMP_SIZES(V, N, F, 7) }
+#define CMP_VARIANT(V, N)                                                      \
+	{ [ALU_F_RR] = CMP_FORM(V, N, rr), [ALU_F_RI] = CMP_FORM(V, N, ri),    \
+	  [ALU_F_RM] = CMP_FORM(V, N, rm), [ALU_F_MR] = CMP_FORM(V, N, mr),    \
+	  [ALU_F_MI] = CMP_FORM(V, N, mi) }
+op_exec *const alu_sub_jcc_fast[2][2][ALU_FORM_COUNT][8][3] = {
+	{ CMP_VARIANT(JCC, sub), CMP_VARIANT(JCC_NF, sub) },
+	{ CMP_VARIANT(JCC, cmp), CMP_VARIANT(JCC_NF, cmp) },
 };
 
 /*

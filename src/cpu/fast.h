@@ -114,7 +114,7 @@ CPU_INLINE const struct tlb_entry *fast_tlb(const struct cpu *c, uint64_t lin)
 CPU_INLINE const uint8_t *fast_lin_rptr(const struct cpu *c, uint64_t lin, unsigned size)
 {
 	const struct tlb_entry *e = fast_tlb(c, lin);
-	if (unlikely(e->tag_r != (lin & ~0xfffULL) || (lin & 0xfff) > 0x1000 - size))
+	if (unlikely(e->tag_r != cpu_tlb_tag(lin, size)))
 		return NULL;
 	return (const uint8_t *)(uintptr_t)(lin + e->addend);
 }
@@ -124,17 +124,20 @@ CPU_INLINE const uint8_t *fast_lin_rptr(const struct cpu *c, uint64_t lin, unsig
 CPU_INLINE uint8_t *fast_lin_wptr(const struct cpu *c, uint64_t lin, unsigned size)
 {
 	const struct tlb_entry *e = fast_tlb(c, lin);
-	if (unlikely(e->tag_w != (lin & ~0xfffULL) || (lin & 0xfff) > 0x1000 - size ||
+	if (unlikely(e->tag_w != cpu_tlb_tag(lin, size) ||
 		     atomic_load_explicit(e->code, memory_order_relaxed)))
 		return NULL;
 	return (uint8_t *)(uintptr_t)(lin + e->addend);
 }
 
-/* The same for op's memory operand. */
+/* The same for op's memory operand. A flat operand (OPF_FLAT) skips the
+ * address-size wrap and the segment work. */
 CPU_INLINE const uint8_t *fast_rptr(const struct cpu *c, const struct op *op, unsigned size)
 {
 	uint64_t lin;
-	if (unlikely(!fast_lin(c, op->seg, fast_ea(c, op), size, ACC_R, &lin)))
+	if (likely(op->flags & OPF_FLAT))
+		lin = c->slot[op->sbase] + (c->slot[op->sindex] << op->scale) + (uint64_t)op->disp;
+	else if (unlikely(!fast_lin(c, op->seg, fast_ea(c, op), size, ACC_R, &lin)))
 		return NULL;
 	return fast_lin_rptr(c, lin, size);
 }
@@ -142,7 +145,9 @@ CPU_INLINE const uint8_t *fast_rptr(const struct cpu *c, const struct op *op, un
 CPU_INLINE uint8_t *fast_wptr(const struct cpu *c, const struct op *op, unsigned size)
 {
 	uint64_t lin;
-	if (unlikely(!fast_lin(c, op->seg, fast_ea(c, op), size, ACC_W, &lin)))
+	if (likely(op->flags & OPF_FLAT))
+		lin = c->slot[op->sbase] + (c->slot[op->sindex] << op->scale) + (uint64_t)op->disp;
+	else if (unlikely(!fast_lin(c, op->seg, fast_ea(c, op), size, ACC_W, &lin)))
 		return NULL;
 	return fast_lin_wptr(c, lin, size);
 }

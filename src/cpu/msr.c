@@ -5,7 +5,8 @@
  * The set is deliberately small and matches CPUID: TSC, APIC base and the
  * x2APIC range (to the local APIC), TSC deadline, MISC_ENABLE, PAT, MTRRs as
  * storage (MTRRcap: 8 variable ranges, fixed ranges, write-combining), the
- * SYSENTER and SYSCALL MSRs, EFER, FS/GS/KERNEL_GS base, TSC_AUX, and the
+ * SYSENTER and SYSCALL MSRs, EFER, FS/GS/KERNEL_GS base, TSC_AUX,
+ * ARCH_CAPABILITIES (read-only), and the
  * microcode revision Linux reads unconditionally on Intel CPUs. Anything else
  * is #GP, as on hardware for an unimplemented MSR.
  */
@@ -15,6 +16,20 @@
 #define MSR_TSC 0x10
 #define MSR_UCODE_REV 0x8b
 #define MSR_MTRRCAP 0xfe
+#define MSR_ARCH_CAPABILITIES 0x10a
+/*
+ * IA32_ARCH_CAPABILITIES (read-only): the speculation flaws this CPU is
+ * not susceptible to. It executes one instruction after another with no
+ * speculation, branch or return predictors, store buffer or fill buffers:
+ * a load is permission-checked before it produces a value, and no
+ * predicted target is ever run. So it claims RDCL_NO (bit 0, Meltdown),
+ * SSB_NO (bit 4, speculative store bypass), MDS_NO (bit 5, microarchitec-
+ * tural data sampling) and ITS_NO (bit 62, indirect target selection) and
+ * nothing else (no enhanced IBRS, no SPEC_CTRL). Without it a kernel
+ * assumes the worst of a "GenuineIntel" CPU under a hypervisor and puts
+ * page-table isolation and branch/return thunks on every path.
+ */
+#define ARCH_CAPABILITIES_VALUE (1ULL << 0 | 1ULL << 4 | 1ULL << 5 | 1ULL << 62)
 #define MSR_SYSENTER_CS 0x174
 #define MSR_SYSENTER_ESP 0x175
 #define MSR_SYSENTER_EIP 0x176
@@ -94,6 +109,7 @@ int msr_read(struct cpu *c, uint32_t idx, uint64_t *v)
 		*v = c->apic_base;
 		return 0;
 	case MSR_MTRRCAP: *v = MTRRCAP_VALUE; return 0;
+	case MSR_ARCH_CAPABILITIES: *v = ARCH_CAPABILITIES_VALUE; return 0;
 	case MSR_SYSENTER_CS: *v = c->sysenter_cs; return 0;
 	case MSR_SYSENTER_ESP: *v = c->sysenter_esp; return 0;
 	case MSR_SYSENTER_EIP: *v = c->sysenter_eip; return 0;

@@ -139,6 +139,10 @@ static op_exec *select_flagged(const struct op *op, unsigned v)
 			return NULL;
 		if (kind == ALU_TEST && form == ALU_F_RM)
 			return NULL;
+		/* Fused, op[1] is the Jcc (select_fusable). */
+		if ((kind == ALU_SUB || kind == ALU_CMP) && (v == FAST_V_JCC || v == FAST_V_JCC_NF))
+			return alu_sub_jcc_fast[kind == ALU_CMP][v - FAST_V_JCC][form]
+					       [op[1].sub >> 1][select_size(op)];
 		return alu_fast[v][form][kind][select_size(op)];
 	}
 	if ((op->fn == alu_inc || op->fn == alu_dec) && op->k[0] == K_REG)

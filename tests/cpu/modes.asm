@@ -152,6 +152,24 @@ long64:
 	jne fail64
 	mov rsi, msginvlpg
 	call puts64
+	; CPUID.7.0 claims IA32_ARCH_CAPABILITIES (EDX bit 29) and no
+	; structured feature (EBX 0); the MSR holds RDCL_NO, SSB_NO, MDS_NO
+	; and ITS_NO (msr.c).
+	mov eax, 7
+	xor ecx, ecx
+	cpuid
+	test ebx, ebx
+	jnz fail64
+	cmp edx, 1 << 29
+	jne fail64
+	mov ecx, 0x10a
+	rdmsr
+	cmp eax, 0x31
+	jne fail64
+	cmp edx, 0x40000000
+	jne fail64
+	mov rsi, msgarchcap
+	call puts64
 	; compatibility mode and back
 	push SEL_CODE32
 	lea rax, [rel compat]
@@ -187,6 +205,7 @@ back64:
 	out 0xf4, al
 	hlt
 msg64: db `long64\n`, 0
+msgarchcap: db `arch caps ok\n`, 0
 msginvlpg: db `invlpg 2m ok\n`, 0
 msgback: db `back in 64-bit mode\n`, 0
 
