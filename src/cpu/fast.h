@@ -130,14 +130,23 @@ CPU_INLINE uint8_t *fast_lin_wptr(const struct cpu *c, uint64_t lin, unsigned si
 	return (uint8_t *)(uintptr_t)(lin + e->addend);
 }
 
-/* The same for op's memory operand. A flat operand (OPF_FLAT) skips the
+/* fast_lin for op's memory operand. A flat operand (OPF_FLAT) skips the
  * address-size wrap and the segment work. */
+CPU_INLINE bool fast_op_lin(const struct cpu *c, const struct op *op, unsigned size, unsigned acc,
+			    uint64_t *lin)
+{
+	if (likely(op->flags & OPF_FLAT)) {
+		*lin = c->slot[op->sbase] + (c->slot[op->sindex] << op->scale) + (uint64_t)op->disp;
+		return true;
+	}
+	return fast_lin(c, op->seg, fast_ea(c, op), size, acc, lin);
+}
+
+/* The same for op's memory operand. */
 CPU_INLINE const uint8_t *fast_rptr(const struct cpu *c, const struct op *op, unsigned size)
 {
 	uint64_t lin;
-	if (likely(op->flags & OPF_FLAT))
-		lin = c->slot[op->sbase] + (c->slot[op->sindex] << op->scale) + (uint64_t)op->disp;
-	else if (unlikely(!fast_lin(c, op->seg, fast_ea(c, op), size, ACC_R, &lin)))
+	if (unlikely(!fast_op_lin(c, op, size, ACC_R, &lin)))
 		return NULL;
 	return fast_lin_rptr(c, lin, size);
 }
@@ -145,9 +154,7 @@ CPU_INLINE const uint8_t *fast_rptr(const struct cpu *c, const struct op *op, un
 CPU_INLINE uint8_t *fast_wptr(const struct cpu *c, const struct op *op, unsigned size)
 {
 	uint64_t lin;
-	if (likely(op->flags & OPF_FLAT))
-		lin = c->slot[op->sbase] + (c->slot[op->sindex] << op->scale) + (uint64_t)op->disp;
-	else if (unlikely(!fast_lin(c, op->seg, fast_ea(c, op), size, ACC_W, &lin)))
+	if (unlikely(!fast_op_lin(c, op, size, ACC_W, &lin)))
 		return NULL;
 	return fast_lin_wptr(c, lin, size);
 }
