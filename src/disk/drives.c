@@ -65,7 +65,8 @@ int drives_open(struct machine *m)
 			 blk_format_name(m->drive[i]),
 			 (unsigned long long)(blk_size(m->drive[i]) >> 20),
 			 blk_is_read_only(m->drive[i]) ? ", read-only" :
-			 cd->undo ? ", undo disk" : "");
+			 !cd->undo ? "" : d->undo[i].created ? ", new undo disk" :
+			 ", undo disk kept from the last run");
 	}
 	return 0;
 }
