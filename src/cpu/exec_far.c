@@ -196,6 +196,40 @@ int far_jmp(struct cpu *c, const struct op *op)
 	}
 }
 
+/* Switch to the inner stack and push the caller's SS:SP, the copied
+ * parameters and CS:IP there. A fault while pushing restores the caller's
+ * stack. Kept apart from far_call_inner so no local of that function is live
+ * across the setjmp. */
+static void far_push_inner(struct cpu *c, const struct vcpu_segment *ss, unsigned dpl,
+			   uint64_t sp, unsigned gs, uint16_t old_ss, uint64_t old_sp,
+			   const uint64_t *params, unsigned nparams, uint16_t old_cs, uint64_t ret)
+{
+	struct vcpu_segment save_ss = c->seg[S_SS];
+	unsigned save_cpl = c->cpl;
+	uint64_t save_rsp = c->gpr[R_SP];
+	c->seg[S_SS] = *ss;
+	c->cpl = dpl;
+	cpu_update_mode(c);
+	c->gpr[R_SP] = sp;
+	jmp_buf saved;
+	memcpy(saved, c->jb, sizeof(saved));
+	if (setjmp(c->jb)) {
+		memcpy(c->jb, saved, sizeof(saved));
+		c->seg[S_SS] = save_ss;
+		c->cpl = save_cpl;
+		c->gpr[R_SP] = save_rsp;
+		cpu_update_mode(c);
+		longjmp(c->jb, 1);
+	}
+	cpu_push(c, gs, old_ss);
+	cpu_push(c, gs, old_sp);
+	for (unsigned i = nparams; i-- > 0;)
+		cpu_push(c, gs, params[i]);
+	cpu_push(c, gs, old_cs);
+	cpu_push(c, gs, ret);
+	memcpy(c->jb, saved, sizeof(saved));
+}
+
 /* Call through a gate to a more privileged level: stack switch with
  * parameter copy (SDM 5.8.5, Figure 5-13). */
 static void far_call_inner(struct cpu *c, const struct op *op, const struct far_gate *g,
@@ -244,32 +278,7 @@ static void far_call_inner(struct cpu *c, const struct op *op, const struct far_
 		seg_set_accessed(c, nss, &ssraw);
 		ss.type |= 1;
 	}
-	/* Switch, then push on the new stack at the new privilege. */
-	struct vcpu_segment save_ss = c->seg[S_SS];
-	unsigned save_cpl = c->cpl;
-	uint64_t save_rsp = c->gpr[R_SP];
-	c->seg[S_SS] = ss;
-	c->cpl = dpl;
-	cpu_update_mode(c);
-	c->gpr[R_SP] = sp;
-	/* A fault while pushing must restore the caller's stack. */
-	jmp_buf saved;
-	memcpy(saved, c->jb, sizeof(saved));
-	if (setjmp(c->jb)) {
-		memcpy(c->jb, saved, sizeof(saved));
-		c->seg[S_SS] = save_ss;
-		c->cpl = save_cpl;
-		c->gpr[R_SP] = save_rsp;
-		cpu_update_mode(c);
-		longjmp(c->jb, 1);
-	}
-	cpu_push(c, gs, old_ss);
-	cpu_push(c, gs, old_sp);
-	for (unsigned i = g->params; i-- > 0;)
-		cpu_push(c, gs, params[i]);
-	cpu_push(c, gs, old_cs);
-	cpu_push(c, gs, ret);
-	memcpy(c->jb, saved, sizeof(saved));
+	far_push_inner(c, &ss, dpl, sp, gs, old_ss, old_sp, params, g->params, old_cs, ret);
 	far_enter_cs(c, g->sel, raw, tcs, dpl, t);
 }
 

@@ -123,7 +123,7 @@ static int disk_create(int argc, char **argv)
 		{ NULL, 0, NULL, 0 },
 	};
 	struct create_args a = { 0 };
-	char *pos[1];
+	char *pos[1] = { 0 };
 	int rc = disk_args(argc, argv, opts, pos, 1, "one FILE", create_opt, &a);
 	if (rc)
 		return rc < 0 ? 0 : rc;
@@ -189,7 +189,7 @@ static int disk_info_cmd(int argc, char **argv)
 		{ NULL, 0, NULL, 0 },
 	};
 	bool json = false;
-	char *pos[1];
+	char *pos[1] = { 0 };
 	int rc = disk_args(argc, argv, opts, pos, 1, "one FILE", flag_opt, &json);
 	if (rc)
 		return rc < 0 ? 0 : rc;
@@ -206,7 +206,7 @@ static void check_print(void *ctx, enum vhd_severity sev, const char *msg)
 
 static int disk_check(int argc, char **argv)
 {
-	char *pos[1];
+	char *pos[1] = { 0 };
 	int rc = disk_args(argc, argv, help_only, pos, 1, "one FILE", no_opt, NULL);
 	if (rc)
 		return rc < 0 ? 0 : rc;
@@ -244,7 +244,7 @@ static int disk_commit(int argc, char **argv)
 		{ NULL, 0, NULL, 0 },
 	};
 	const char *parent = NULL;
-	char *pos[1];
+	char *pos[1] = { 0 };
 	int rc = disk_args(argc, argv, opts, pos, 1, "one differencing disk", parent_opt, &parent);
 	if (rc)
 		return rc < 0 ? 0 : rc;
@@ -262,7 +262,7 @@ static int disk_commit(int argc, char **argv)
 
 static int disk_compact(int argc, char **argv)
 {
-	char *pos[1];
+	char *pos[1] = { 0 };
 	int rc = disk_args(argc, argv, help_only, pos, 1, "one FILE", no_opt, NULL);
 	if (rc)
 		return rc < 0 ? 0 : rc;
@@ -286,7 +286,7 @@ static int disk_convert_cmd(int argc, char **argv)
 		{ NULL, 0, NULL, 0 },
 	};
 	const char *to = NULL;
-	char *pos[2];
+	char *pos[2] = { 0 };
 	int rc = disk_args(argc, argv, opts, pos, 2, "IN and OUT", parent_opt, &to);
 	if (rc)
 		return rc < 0 ? 0 : rc;

@@ -275,7 +275,7 @@ static int input_queue_reserve(struct input *in, size_t n)
 int input_type(struct input *in, const char *text)
 {
 	size_t len = strlen(text);
-	unsigned key, mod;
+	unsigned key = 0, mod = 0;
 	for (size_t i = 0; i < len; i++)
 		if (!input_char_key(text[i], &key, &mod))
 			return -EINVAL;
