@@ -193,6 +193,7 @@ struct op {
 	uint16_t off;                   /* offset from the block's first instruction */
 	uint8_t sbase, sindex;          /* base and index as struct cpu.slot indexes */
 	uint8_t idx;                    /* index in the block's ops */
+	uint8_t fv;                     /* flag setters: the FAST_V_* variant chosen (select.c) */
 	int64_t disp;                   /* RIP-relative: from the block's first instruction */
 	uint64_t imm;
 	const void *zinsn;              /* SIMD: decoded instruction kept for simd_exec */
@@ -266,6 +267,7 @@ struct cpu {
 	struct tlb_info tlb_info[2][TLB_SIZE];
 	bool tlb_large;                 /* some slot may hold a large page (INVLPG) */
 	struct cpu_code *code;          /* decoded-block cache (decode.c) */
+	struct jit *jit;                /* host code for hot blocks (jit.c), or NULL */
 	const struct block *cur_block;
 	/* Blocks by linear address of their first instruction (decode.c). */
 	const struct block *const *jmp;
@@ -688,6 +690,8 @@ struct block {
 	uint32_t key_mode;
 	uint16_t n;                     /* instructions; ops[n] is the end marker */
 	bool valid;
+	uint32_t heat;                  /* entries counted by the JIT (jit.c) */
+	op_exec *exec0;                 /* ops[0]'s threaded handler once the JIT counts */
 	struct block *hnext;            /* hash chain by gpa */
 	struct block *pnext;            /* chain of blocks on the same page */
 	struct op ops[];

@@ -28,6 +28,7 @@
 
 #include "cpu/cpu.h"
 #include "cpu/fast.h"
+#include "cpu/jit.h"
 #include "cpu/simd.h"
 #include "cpu/vcpu.h"
 #include "log.h"
@@ -256,6 +257,12 @@ static void decode_service(struct cpu *c)
 	}
 	if (k->nblocks > MAX_BLOCKS)
 		decode_flush_all(c);
+	if (jit_wants_reset(c)) {
+		/* No host code runs here (the run loop is between blocks). */
+		decode_flush_all(c);
+		decode_free_dead(k);
+		jit_reset(c);
+	}
 	decode_free_dead(k);
 }
 
@@ -817,6 +824,7 @@ static struct block *decode_block(struct cpu *c, uint64_t lin, uint64_t gpa, uin
 	if (gpa2 != ~0ULL)
 		decode_add_ref(k, b, gpa2 >> 12);
 	k->nblocks++;
+	jit_attach(c, b);
 	struct emu_vm *vm = c->vm;
 	if ((b->gpa >> 12) < vm->code_pages_n)
 		atomic_store_explicit(&vm->code_pages[b->gpa >> 12], 1, memory_order_release);
@@ -829,7 +837,7 @@ const struct block *decode_lookup(struct cpu *c)
 {
 	struct cpu_code *k = c->code;
 	if (unlikely(atomic_load_explicit(&c->flush_code, memory_order_relaxed) || k->dead ||
-		     k->nblocks > MAX_BLOCKS))
+		     k->nblocks > MAX_BLOCKS || jit_wants_reset(c)))
 		decode_service(c);
 	uint64_t lin = cpu_code_lin(c);
 	uint32_t key = c->code_key;

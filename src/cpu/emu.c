@@ -26,6 +26,7 @@
 
 #include "cpu/cpu.h"
 #include "cpu/fast.h"
+#include "cpu/jit.h"
 #include "cpu/simd.h"
 #include "cpu/vcpu.h"
 #include "devices/apic/lapic.h"
@@ -165,7 +166,7 @@ static int emu_vcpu_create(struct vcpu *v)
 	c->icount_mode = c->vm->icount;
 	v->accel = c;
 	c->simd = simd_state_create();
-	if (!c->simd || decode_create(c))
+	if (!c->simd || decode_create(c) || jit_create(c))
 		return -ENOMEM;
 	return 0;
 }
@@ -176,6 +177,7 @@ static void emu_vcpu_destroy(struct vcpu *v)
 	if (!c)
 		return;
 	decode_destroy(c);
+	jit_destroy(c);
 	simd_state_destroy(c->simd);
 	free(c);
 	v->accel = NULL;

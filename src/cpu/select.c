@@ -248,6 +248,7 @@ void select_block(struct cpu *c, struct op *ops, unsigned n)
 			unsigned v = fuse ? (dead ? FAST_V_JCC_NF : FAST_V_JCC)
 				     : (dead ? FAST_V_NF : FAST_V_PLAIN);
 			x = select_flagged(op, v);
+			op->fv = (uint8_t)v;
 		}
 		if (!x)
 			x = select_other(op);
