@@ -323,13 +323,21 @@ static uint64_t jit_cond(struct cpu *c, uint64_t cc)
 
 /* ---- ALU --------------------------------------------------------------- */
 
+static uint64_t jit_cf(struct cpu *c, uint64_t unused)
+{
+	return flags_cf(c);
+}
+
+
 /* The lazy-flags kind alu_flags records for each ALU kind. */
 static const uint8_t jit_cc_kind[9] = {
-	[ALU_ADD] = CC_ADD, [ALU_OR] = CC_LOGIC, [ALU_AND] = CC_LOGIC, [ALU_SUB] = CC_SUB,
-	[ALU_XOR] = CC_LOGIC, [ALU_CMP] = CC_SUB, [ALU_TEST] = CC_LOGIC,
+	[ALU_ADD] = CC_ADD, [ALU_OR] = CC_LOGIC, [ALU_ADC] = CC_ADC, [ALU_SBB] = CC_SBB,
+	[ALU_AND] = CC_LOGIC, [ALU_SUB] = CC_SUB, [ALU_XOR] = CC_LOGIC, [ALU_CMP] = CC_SUB,
+	[ALU_TEST] = CC_LOGIC,
 };
 
-/* alu_flags from rdx (the result) and rcx (the source) or the constant b. */
+/* alu_flags from rdx (the result) and rcx (the source) or the constant b;
+ * ADC and SBB take their carry in from r10. */
 static void jit_alu_flags(struct jit_tr *t, unsigned kind, unsigned size, bool b_imm, uint64_t b)
 {
 	struct asm_buf *a = &t->a;
@@ -347,7 +355,10 @@ static void jit_alu_flags(struct jit_tr *t, unsigned kind, unsigned size, bool b
 			asm_shift_imm(a, ASM_SHL, 8, asm_r(ASM_R8), (uint8_t)sh);
 	}
 	asm_store(a, 8, asm_m(ASM_DI, CPU_OFF(cc_src)), ASM_R8);
-	asm_store_imm(a, 8, asm_m(ASM_DI, CPU_OFF(cc_src2)), 0);
+	if (kind == ALU_ADC || kind == ALU_SBB)
+		asm_store(a, 8, asm_m(ASM_DI, CPU_OFF(cc_src2)), ASM_R10);
+	else
+		asm_store_imm(a, 8, asm_m(ASM_DI, CPU_OFF(cc_src2)), 0);
 }
 
 /* The host operation for an ALU kind on rdx: CMP as SUB and TEST as AND
@@ -377,8 +388,7 @@ static unsigned jit_alu(struct jit_tr *t, unsigned idx)
 	const struct op *op = &t->b->ops[idx];
 	unsigned kind = op->fn == alu_test ? ALU_TEST : op->sub, size = op->size;
 	unsigned k0 = op->k[0], k1 = op->k[1], v = op->fv;
-	if (kind == ALU_ADC || kind == ALU_SBB || (op->flags & OPF_LOCK))
-		return 0;
+	bool carry = kind == ALU_ADC || kind == ALU_SBB;
 	if ((k0 == K_MEM || k1 == K_MEM) && !jit_mem_ok(op))
 		return 0;
 	uint64_t mask = size == 8 ? ~0ULL : (1ULL << (8 * size)) - 1;
@@ -391,7 +401,14 @@ static unsigned jit_alu(struct jit_tr *t, unsigned idx)
 	if (fused && !jit_target(t, &op[1], &target))
 		return 0;
 	bool writes = kind != ALU_CMP && kind != ALU_TEST;
+	if (carry && fused)
+		return 0;               /* select.c never fuses them */
 
+	if (carry) {
+		/* The carry in, kept in r10 for the flags. */
+		jit_call(t, (const void *)jit_cf, 0);
+		asm_store(a, 8, asm_r(ASM_R10), ASM_AX);
+	}
 	if (k0 == K_MEM)
 		jit_mem(t, op, idx, size, writes);
 	else if (k1 == K_MEM)
@@ -402,6 +419,11 @@ static unsigned jit_alu(struct jit_tr *t, unsigned idx)
 		asm_load(a, size, ASM_CX, asm_m(ASM_AX, 0));
 	asm_load(a, size, ASM_DX, k0 == K_MEM ? asm_m(ASM_AX, 0) : jit_greg(op->r[0]));
 	unsigned hop = jit_host_alu(kind);
+	if (carry) {
+		/* Host CF = the guest's (NEG sets CF when its operand is not 0). */
+		asm_store(a, 8, asm_r(ASM_R9), ASM_R10);
+		asm_neg(a, 8, asm_r(ASM_R9));
+	}
 	if (b_imm)
 		asm_alu_imm(a, hop, size, asm_r(ASM_DX), (int32_t)op->imm);
 	else
@@ -429,11 +451,6 @@ static unsigned jit_alu(struct jit_tr *t, unsigned idx)
 	if (v == FAST_V_PLAIN || v == FAST_V_JCC)
 		jit_alu_flags(t, kind, size, b_imm, b);
 	return fused ? 2 : 1;
-}
-
-static uint64_t jit_cf(struct cpu *c, uint64_t unused)
-{
-	return flags_cf(c);
 }
 
 /* INC/DEC's lazy flags from rdx (the result) and r10 (the old CF), as
@@ -602,6 +619,45 @@ static unsigned jit_imul(struct jit_tr *t, unsigned idx)
 	return 1;
 }
 
+/* MUL r/m with a 32- or 64-bit operand: rDX:rAX = rAX * src on the host;
+ * its CF (the high half is not 0) is the overflow muldiv_flags records. */
+static unsigned jit_mul(struct jit_tr *t, unsigned idx)
+{
+	struct asm_buf *a = &t->a;
+	const struct op *op = &t->b->ops[idx];
+	unsigned size = op->size;
+	if (size < 4 || (op->fv != FAST_V_NF && op->fv != FAST_V_PLAIN))
+		return 0;
+	struct asm_rm src;
+	if (op->k[0] == K_MEM) {
+		if (!jit_mem_ok(op))
+			return 0;
+		jit_mem(t, op, idx, size, false);
+		asm_store(a, 8, asm_r(ASM_CX), ASM_AX);
+		src = asm_m(ASM_CX, 0);
+	} else if (op->k[0] == K_REG) {
+		src = jit_greg(op->r[0]);
+	} else {
+		return 0;
+	}
+	asm_load(a, size, ASM_AX, jit_greg(R_AX));
+	asm_mul(a, size, src);
+	jit_set_reg(t, size, R_AX, ASM_AX);
+	jit_set_reg(t, size, R_DX, ASM_DX);
+	if (op->fv == FAST_V_PLAIN) {
+		unsigned cc_op = CC_OP(CC_MUL, size), sh = flags_norm_shift(cc_op);
+		asm_setcc(a, CC_B, ASM_CX);
+		asm_load(a, 1, ASM_CX, asm_r(ASM_CX));
+		asm_store(a, 8, asm_m(ASM_DI, CPU_OFF(cc_src2)), ASM_CX);
+		asm_store_imm(a, 4, asm_m(ASM_DI, CPU_OFF(cc_op)), (int32_t)cc_op);
+		if (sh)
+			asm_shift_imm(a, ASM_SHL, 8, asm_r(ASM_AX), (uint8_t)sh);
+		asm_store(a, 8, asm_m(ASM_DI, CPU_OFF(cc_dst)), ASM_AX);
+		asm_store_imm(a, 8, asm_m(ASM_DI, CPU_OFF(cc_src)), 0);
+	}
+	return 1;
+}
+
 /* ---- moves --------------------------------------------------------------- */
 
 static unsigned jit_mov(struct jit_tr *t, unsigned idx)
@@ -675,10 +731,52 @@ static unsigned jit_lea(struct jit_tr *t, unsigned idx)
 	return 1;
 }
 
-/* al = condition cc of the lazy flags. */
+/*
+ * al = condition cc of the lazy flags (flags_cond_fast). After a SUB/CMP or
+ * an ADD the host redoes the operation on the normalised operands (sign
+ * bit at bit 63), after a logic operation it tests the result: CF, ZF, SF
+ * and OF come out as the guest's, so SETcc gives the condition. Parity
+ * (normalisation moves the low byte) and the other producers call
+ * flags_cond_fast.
+ */
 static void jit_flag_cond(struct jit_tr *t, unsigned cc)
 {
+	struct asm_buf *a = &t->a;
+	if ((cc >> 1) == 5) {
+		jit_call(t, (const void *)jit_cond, cc);
+		return;
+	}
+	uint8_t *done[3], *next[2];
+	asm_load(a, 4, ASM_AX, asm_m(ASM_DI, CPU_OFF(cc_op)));
+	asm_shift_imm(a, ASM_SHR, 4, asm_r(ASM_AX), 2);
+	asm_load(a, 8, ASM_DX, asm_m(ASM_DI, CPU_OFF(cc_dst)));
+	asm_load(a, 8, ASM_CX, asm_m(ASM_DI, CPU_OFF(cc_src)));
+	/* SUB: a = r + b, then a - b. */
+	asm_alu_imm(a, ASM_CMP, 4, asm_r(ASM_AX), CC_SUB);
+	next[0] = asm_jcc(a, CC_NE);
+	asm_alu(a, ASM_ADD, 8, ASM_DX, asm_r(ASM_CX));
+	asm_alu(a, ASM_CMP, 8, ASM_DX, asm_r(ASM_CX));
+	asm_setcc(a, cc, ASM_AX);
+	done[0] = asm_jmp(a);
+	asm_patch(next[0], a->p);
+	/* LOGIC: CF = OF = 0, ZF and SF of r. */
+	asm_alu_imm(a, ASM_CMP, 4, asm_r(ASM_AX), CC_LOGIC);
+	next[1] = asm_jcc(a, CC_NE);
+	asm_test(a, 8, asm_r(ASM_DX), ASM_DX);
+	asm_setcc(a, cc, ASM_AX);
+	done[1] = asm_jmp(a);
+	asm_patch(next[1], a->p);
+	/* ADD: a = r - b, then a + b. */
+	asm_alu_imm(a, ASM_CMP, 4, asm_r(ASM_AX), CC_ADD);
+	uint8_t *slow = asm_jcc(a, CC_NE);
+	asm_alu(a, ASM_SUB, 8, ASM_DX, asm_r(ASM_CX));
+	asm_alu(a, ASM_ADD, 8, ASM_DX, asm_r(ASM_CX));
+	asm_setcc(a, cc, ASM_AX);
+	done[2] = asm_jmp(a);
+	asm_patch(slow, a->p);
 	jit_call(t, (const void *)jit_cond, cc);
+	for (unsigned i = 0; i < 3; i++)
+		asm_patch(done[i], a->p);
 }
 
 static unsigned jit_cmov(struct jit_tr *t, unsigned idx)
@@ -832,6 +930,8 @@ static unsigned jit_translate(struct jit_tr *t, unsigned idx, op_exec *exec)
 		return jit_shift(t, idx);
 	if (fn == muldiv_imul)
 		return jit_imul(t, idx);
+	if (fn == muldiv_mul)
+		return jit_mul(t, idx);
 	if (fn == mov_mov)
 		return jit_mov(t, idx);
 	if (fn == mov_movzx || fn == mov_movsx)

@@ -200,6 +200,16 @@ void asm_op_cl(struct asm_buf *a, unsigned op, unsigned size, struct asm_rm rm)
 	asm_op1(a, size, size == 1 ? 0xd2 : 0xd3, op, rm);
 }
 
+void asm_neg(struct asm_buf *a, unsigned size, struct asm_rm rm)
+{
+	asm_op1(a, size, size == 1 ? 0xf6 : 0xf7, 3, rm);
+}
+
+void asm_mul(struct asm_buf *a, unsigned size, struct asm_rm rm)
+{
+	asm_op1(a, size, size == 1 ? 0xf6 : 0xf7, 4, rm);
+}
+
 void asm_imul(struct asm_buf *a, unsigned size, unsigned reg, struct asm_rm rm)
 {
 	asm_op2(a, size, 0xaf, reg, rm);

@@ -87,6 +87,9 @@ void asm_test_imm(struct asm_buf *a, unsigned size, struct asm_rm rm, int32_t im
 void asm_shift_imm(struct asm_buf *a, unsigned op, unsigned size, struct asm_rm rm, uint8_t imm);
 /* rm shifted or rotated by CL (op ASM_SHL/SHR/SAR, 0 = ROL, 1 = ROR). */
 void asm_op_cl(struct asm_buf *a, unsigned op, unsigned size, struct asm_rm rm);
+/* NEG rm; MUL rm (rDX:rAX = rAX * rm). */
+void asm_neg(struct asm_buf *a, unsigned size, struct asm_rm rm);
+void asm_mul(struct asm_buf *a, unsigned size, struct asm_rm rm);
 /* reg *= rm (two-operand IMUL, size 2, 4 or 8); reg = rm * imm. */
 void asm_imul(struct asm_buf *a, unsigned size, unsigned reg, struct asm_rm rm);
 void asm_imul_imm(struct asm_buf *a, unsigned size, unsigned reg, struct asm_rm rm, int32_t imm);
