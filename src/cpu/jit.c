@@ -35,6 +35,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <unistd.h>
 
 #include "cpu/cpu.h"
 #include "cpu/exec.h"
@@ -59,6 +60,7 @@ struct jit {
 	bool full;
 	unsigned hot;
 	bool log;                       /* LODGE_JIT_LOG: a line per compiled block */
+	FILE *perfmap;                  /* LODGE_JIT_PERFMAP: /tmp/perf-PID.map for perf */
 };
 
 /* A jump to the bail of op idx, patched when the bails are written. */
@@ -76,6 +78,9 @@ struct jit_tr {
 	struct jit_fix fix[JIT_MAX_BAILS];
 	unsigned nfix;
 	bool fail;                      /* too many bails: give up on the block */
+	/* The host's arithmetic flags are the guest's as the op before the
+	 * current one left them (hf), or as the current one leaves them (hf_next). */
+	bool hf, hf_next;
 };
 
 #define CPU_OFF(field) ((int32_t)offsetof(struct cpu, field))
@@ -336,25 +341,31 @@ static const uint8_t jit_cc_kind[9] = {
 	[ALU_TEST] = CC_LOGIC,
 };
 
+/* [c + off] = the low size bytes of host register h, normalised (shifted
+ * up to bit 63) as flags_lazy stores them, without touching the host's
+ * flags: the bytes go to the top of the quadword, zeros below. */
+static void jit_store_norm(struct jit_tr *t, int32_t off, unsigned size, unsigned h)
+{
+	if (size < 8)
+		asm_store_imm(&t->a, 8, asm_m(ASM_DI, off), 0);
+	asm_store(&t->a, size, asm_m(ASM_DI, off + 8 - (int32_t)size), h);
+}
+
 /* alu_flags from rdx (the result) and rcx (the source) or the constant b;
- * ADC and SBB take their carry in from r10. */
+ * ADC and SBB take their carry in from r10. Moves only: the host's flags
+ * stay those of the operation (jit_flag_cond may use them). */
 static void jit_alu_flags(struct jit_tr *t, unsigned kind, unsigned size, bool b_imm, uint64_t b)
 {
 	struct asm_buf *a = &t->a;
 	unsigned cc_op = CC_OP(jit_cc_kind[kind], size), sh = flags_norm_shift(cc_op);
 	asm_store_imm(a, 4, asm_m(ASM_DI, CPU_OFF(cc_op)), (int32_t)cc_op);
-	asm_store(a, 8, asm_r(ASM_R8), ASM_DX);
-	if (sh)
-		asm_shift_imm(a, ASM_SHL, 8, asm_r(ASM_R8), (uint8_t)sh);
-	asm_store(a, 8, asm_m(ASM_DI, CPU_OFF(cc_dst)), ASM_R8);
+	jit_store_norm(t, CPU_OFF(cc_dst), size, ASM_DX);
 	if (b_imm) {
 		asm_mov_imm(a, ASM_R8, b << sh);
+		asm_store(a, 8, asm_m(ASM_DI, CPU_OFF(cc_src)), ASM_R8);
 	} else {
-		asm_store(a, 8, asm_r(ASM_R8), ASM_CX);
-		if (sh)
-			asm_shift_imm(a, ASM_SHL, 8, asm_r(ASM_R8), (uint8_t)sh);
+		jit_store_norm(t, CPU_OFF(cc_src), size, ASM_CX);
 	}
-	asm_store(a, 8, asm_m(ASM_DI, CPU_OFF(cc_src)), ASM_R8);
 	if (kind == ALU_ADC || kind == ALU_SBB)
 		asm_store(a, 8, asm_m(ASM_DI, CPU_OFF(cc_src2)), ASM_R10);
 	else
@@ -450,6 +461,8 @@ static unsigned jit_alu(struct jit_tr *t, unsigned idx)
 	}
 	if (v == FAST_V_PLAIN || v == FAST_V_JCC)
 		jit_alu_flags(t, kind, size, b_imm, b);
+	/* Unfused, the host's flags are the guest's for the next op. */
+	t->hf_next = !fused;
 	return fused ? 2 : 1;
 }
 
@@ -526,8 +539,7 @@ static unsigned jit_shift(struct jit_tr *t, unsigned idx)
 	    (op->k[1] != K_IMM && op->k[1] != K_REG))
 		return 0;
 	bool rotate = sub == SH_ROL || sub == SH_ROR;
-	/* Rotates have no liveness entry (select.c): their flags are recorded. */
-	bool record = rotate || op->fv != FAST_V_NF;
+	bool record = op->fv != FAST_V_NF;
 	unsigned mask = size == 8 ? 0x3f : 0x1f;
 	unsigned cnt = (unsigned)op->imm & mask;
 	bool by_cl = op->k[1] == K_REG;
@@ -742,6 +754,10 @@ static unsigned jit_lea(struct jit_tr *t, unsigned idx)
 static void jit_flag_cond(struct jit_tr *t, unsigned cc)
 {
 	struct asm_buf *a = &t->a;
+	if (t->hf) {
+		asm_setcc(a, cc, ASM_AX);
+		return;
+	}
 	if ((cc >> 1) == 5) {
 		jit_call(t, (const void *)jit_cond, cc);
 		return;
@@ -885,9 +901,14 @@ static unsigned jit_jcc(struct jit_tr *t, unsigned idx)
 	uint64_t target;
 	if (!jit_target(t, op, &target))
 		return 0;
-	jit_flag_cond(t, op->sub);
-	asm_test(&t->a, 1, asm_r(ASM_AX), ASM_AX);
-	uint8_t *skip = asm_jcc(&t->a, CC_E);
+	uint8_t *skip;
+	if (t->hf) {
+		skip = asm_jcc(&t->a, op->sub ^ 1);
+	} else {
+		jit_flag_cond(t, op->sub);
+		asm_test(&t->a, 1, asm_r(ASM_AX), ASM_AX);
+		skip = asm_jcc(&t->a, CC_E);
+	}
 	jit_jump(t, idx, target);
 	asm_patch(skip, t->a.p);
 	return 1;
@@ -966,6 +987,8 @@ static unsigned jit_op(struct jit_tr *t, unsigned idx)
 {
 	const struct op *op = &t->b->ops[idx];
 	op_exec *exec = idx ? op->exec : t->b->exec0;
+	t->hf = t->hf_next;
+	t->hf_next = false;
 	unsigned n = jit_translate(t, idx, exec);
 	if (!n && exec == emu_exec_ref) {
 		jit_ref_op(t, idx);
@@ -1031,6 +1054,11 @@ static bool jit_compile(struct cpu *c, struct block *b)
 	jit_bails(&t);
 	if (t.a.full || t.fail)
 		return false;
+	if (j->perfmap) {
+		fprintf(j->perfmap, "%" PRIxPTR " %tx guest_%" PRIx64 "\n", (uintptr_t)t.entry,
+			t.a.p - t.entry, b->lin);
+		fflush(j->perfmap);
+	}
 	/* 16-byte aligned starts keep the entries in as few cache lines as can be. */
 	j->used = (size_t)(t.a.p - j->mem + 15) & ~(size_t)15;
 	b->ops[0].exec = (op_exec *)(void *)t.entry;
@@ -1079,6 +1107,11 @@ int jit_create(struct cpu *c)
 	}
 	j->hot = hot;
 	j->log = getenv("LODGE_JIT_LOG") != NULL;
+	if (getenv("LODGE_JIT_PERFMAP")) {
+		char path[64];
+		snprintf(path, sizeof(path), "/tmp/perf-%d.map", (int)getpid());
+		j->perfmap = fopen(path, "a");
+	}
 	c->jit = j;
 	return 0;
 }
@@ -1089,6 +1122,8 @@ void jit_destroy(struct cpu *c)
 	if (!j)
 		return;
 	munmap(j->mem, JIT_AREA);
+	if (j->perfmap)
+		fclose(j->perfmap);
 	free(j);
 	c->jit = NULL;
 }

@@ -111,6 +111,14 @@ static struct select_flags select_flags_of(const struct op *op, uint16_t live)
 		f.writes = op->k[1] == K_IMM && cnt ? FL_ARITH : 0;
 		f.clobbers = FL_ARITH;
 		f.barrier = false;
+	} else if (fn == shift_op && (op->sub == SH_ROL || op->sub == SH_ROR)) {
+		/* Rotates set CF and OF (a count of zero: none) and pass the
+		 * other flags through. */
+		unsigned cnt = (unsigned)op->imm & (op->size == 8 ? 0x3f : 0x1f);
+		f.reads = 0;
+		f.writes = op->k[1] == K_IMM && cnt ? FL_CF | FL_OF : 0;
+		f.clobbers = FL_CF | FL_OF;
+		f.barrier = mem;
 	} else if (fn == muldiv_imul || fn == muldiv_mul) {
 		f.reads = 0;
 		f.writes = FL_ARITH;
