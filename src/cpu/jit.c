@@ -81,6 +81,7 @@ struct jit_tr {
 	/* The host's arithmetic flags are the guest's as the op before the
 	 * current one left them (hf), or as the current one leaves them (hf_next). */
 	bool hf, hf_next;
+	op_exec *exec;                  /* the threaded handler of the op being translated */
 };
 
 #define CPU_OFF(field) ((int32_t)offsetof(struct cpu, field))
@@ -833,15 +834,21 @@ static void jit_stack(struct jit_tr *t, unsigned idx, int32_t delta, bool write)
 	jit_tlb(t, idx, 8, write);
 }
 
+/* Push rdx (8 bytes) for the op at idx. */
+static void jit_push_dx(struct jit_tr *t, unsigned idx)
+{
+	jit_stack(t, idx, -8, true);
+	asm_store(&t->a, 8, asm_m(ASM_AX, 0), ASM_DX);
+	asm_store(&t->a, 8, jit_greg(R_SP), ASM_R10);
+}
+
 static unsigned jit_push(struct jit_tr *t, unsigned idx)
 {
 	const struct op *op = &t->b->ops[idx];
 	if (op->size != 8 || op->k[0] != K_REG)
 		return 0;
-	jit_stack(t, idx, -8, true);
 	asm_load(&t->a, 8, ASM_DX, jit_greg(op->r[0]));
-	asm_store(&t->a, 8, asm_m(ASM_AX, 0), ASM_DX);
-	asm_store(&t->a, 8, jit_greg(R_SP), ASM_R10);
+	jit_push_dx(t, idx);
 	return 1;
 }
 
@@ -865,10 +872,8 @@ static unsigned jit_call_rel(struct jit_tr *t, unsigned idx)
 	uint64_t target;
 	if (!jit_target(t, op, &target))
 		return 0;
-	jit_stack(t, idx, -8, true);
 	asm_mov_imm(&t->a, ASM_DX, t->b->lin + op->off + op->len);
-	asm_store(&t->a, 8, asm_m(ASM_AX, 0), ASM_DX);
-	asm_store(&t->a, 8, jit_greg(R_SP), ASM_R10);
+	jit_push_dx(t, idx);
 	jit_jump(t, idx, target);
 	return 1;
 }
@@ -877,7 +882,8 @@ static unsigned jit_ret(struct jit_tr *t, unsigned idx)
 {
 	struct asm_buf *a = &t->a;
 	const struct op *op = &t->b->ops[idx];
-	if (op->size != 8)
+	/* Near RET (ctrl_ret_near's form), 64-bit. */
+	if (t->exec != ctrl_ret_near || op->size != 8)
 		return 0;
 	jit_stack(t, idx, 0, false);
 	asm_load(a, 8, ASM_DX, asm_m(ASM_AX, 0));
@@ -935,48 +941,35 @@ static void jit_ref_op(struct jit_tr *t, unsigned idx)
 	asm_patch(on, t->a.p);
 }
 
+static unsigned jit_nop(struct jit_tr *t, unsigned idx)
+{
+	return 1;
+}
+
+/* Translators by reference handler. */
+static const struct {
+	op_fn *fn;
+	unsigned (*tr)(struct jit_tr *t, unsigned idx);
+} jit_kinds[] = {
+	{ alu_arith, jit_alu }, { alu_test, jit_alu }, { alu_inc, jit_incdec },
+	{ alu_dec, jit_incdec }, { shift_op, jit_shift }, { muldiv_imul, jit_imul },
+	{ muldiv_mul, jit_mul }, { mov_mov, jit_mov }, { mov_movzx, jit_movx },
+	{ mov_movsx, jit_movx }, { mov_lea, jit_lea }, { mov_cmov, jit_cmov },
+	{ mov_setcc, jit_setcc }, { mov_nop, jit_nop }, { stack_push, jit_push },
+	{ stack_pop, jit_pop }, { ctrl_call, jit_call_rel }, { ctrl_ret, jit_ret },
+	{ ctrl_jcc, jit_jcc }, { ctrl_jmp, jit_jmp },
+};
+
 /* The translation of op idx by its kind: ops consumed, 0 if none. */
-static unsigned jit_translate(struct jit_tr *t, unsigned idx, op_exec *exec)
+static unsigned jit_translate(struct jit_tr *t, unsigned idx)
 {
 	const struct op *op = &t->b->ops[idx];
-	op_fn *fn = op->fn;
 	/* LOCK: the atomic forms, or #UD, are the reference handlers'. */
 	if (op->flags & OPF_LOCK)
 		return 0;
-	if (fn == alu_arith || fn == alu_test)
-		return jit_alu(t, idx);
-	if (fn == alu_inc || fn == alu_dec)
-		return jit_incdec(t, idx);
-	if (fn == shift_op)
-		return jit_shift(t, idx);
-	if (fn == muldiv_imul)
-		return jit_imul(t, idx);
-	if (fn == muldiv_mul)
-		return jit_mul(t, idx);
-	if (fn == mov_mov)
-		return jit_mov(t, idx);
-	if (fn == mov_movzx || fn == mov_movsx)
-		return jit_movx(t, idx);
-	if (fn == mov_lea)
-		return jit_lea(t, idx);
-	if (fn == mov_cmov)
-		return jit_cmov(t, idx);
-	if (fn == mov_setcc)
-		return jit_setcc(t, idx);
-	if (fn == mov_nop)
-		return 1;
-	if (fn == stack_push)
-		return jit_push(t, idx);
-	if (fn == stack_pop)
-		return jit_pop(t, idx);
-	if (fn == ctrl_call)
-		return jit_call_rel(t, idx);
-	if (fn == ctrl_ret && exec == ctrl_ret_near)
-		return jit_ret(t, idx);
-	if (fn == ctrl_jcc)
-		return jit_jcc(t, idx);
-	if (fn == ctrl_jmp)
-		return jit_jmp(t, idx);
+	for (size_t i = 0; i < sizeof(jit_kinds) / sizeof(jit_kinds[0]); i++)
+		if (jit_kinds[i].fn == op->fn)
+			return jit_kinds[i].tr(t, idx);
 	return 0;
 }
 
@@ -989,7 +982,8 @@ static unsigned jit_op(struct jit_tr *t, unsigned idx)
 	op_exec *exec = idx ? op->exec : t->b->exec0;
 	t->hf = t->hf_next;
 	t->hf_next = false;
-	unsigned n = jit_translate(t, idx, exec);
+	t->exec = exec;
+	unsigned n = jit_translate(t, idx);
 	if (!n && exec == emu_exec_ref) {
 		jit_ref_op(t, idx);
 		n = 1;
