@@ -222,6 +222,10 @@ struct cpu {
 	/* Precomputed segment checks: allowed access kinds and offset range. */
 	uint8_t seg_acc[6];
 	uint64_t seg_lo[6], seg_hi[6];
+	/* Bit s: segment s spans 4 GiB from its base in protected mode, as
+	 * compiled 32-bit code assumes (jit.c): readable and writable data
+	 * (SS also 32-bit), or for CS code at base 0. */
+	uint8_t seg_flat;
 
 	uint64_t cr0, cr2, cr3, cr4, efer;
 	uint64_t dr[8];

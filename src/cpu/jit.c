@@ -1,5 +1,5 @@
 /*
- * jit: host code for hot 64-bit blocks (see jit.h).
+ * jit: host code for hot blocks (see jit.h).
  *
  * The generated function keeps every piece of guest state where the
  * threaded handlers keep it - registers in c->gpr, lazy flags in c->cc_*,
@@ -11,16 +11,25 @@
  * rsi, r8-r10 scratch. Nothing is kept on the host stack, so a fault raised
  * in a helper unwinds past the function like past a threaded handler.
  *
- * What is translated, in 64-bit blocks with 64-bit addressing: MOV, MOVZX/MOVSX, LEA, ADD/OR/AND/SUB/XOR/CMP/TEST in all
- * five operand forms with their flags recorded lazily exactly as
+ * Blocks: 64-bit code with 64-bit addressing, and 32-bit protected-mode
+ * code (legacy or compatibility mode) with 32-bit addressing whose
+ * segments are flat when it runs - 4 GiB limits, CS at base 0 (so rip is
+ * the linear address and needs no limit check), a 32-bit SS: the function
+ * starts by testing the segments it uses in c->seg_flat (seg.c) and runs
+ * the interpreter if one is not.
+ *
+ * What is translated: MOV, MOVZX/MOVSX, LEA, ADD/OR/AND/SUB/XOR/CMP/TEST
+ * in all five operand forms with their flags recorded lazily exactly as
  * exec_alu_fast.c records them (or not at all where select.c found them
- * dead), a flag setter fused with the Jcc after it as one host compare and
- * branch, INC/DEC and SHL/SHR/SAR by an immediate where their flags are
- * dead, PUSH/POP of a 64-bit register, CALL/JMP/Jcc with a relative target,
- * RET, CMOVcc/SETcc of registers, NOP. An op that has no threaded fast
- * form either runs its reference handler from the function (jit_ref, as
- * emu_exec_ref does) and the function goes on; any other op ends the
- * translation with a bail to its threaded handler.
+ * dead), ADC/SBB, a flag setter fused with the Jcc after it as one host
+ * compare and branch, INC/DEC, shifts and rotates, IMUL, MUL, PUSH/POP of
+ * a register of the stack's width, CALL/JMP/Jcc with a relative target,
+ * RET, CMOVcc/SETcc of registers, NOP. An op without a translation that
+ * has no threaded fast form either runs its reference handler from the
+ * function (jit_ref, as emu_exec_ref does) and the function goes on; any
+ * other op ends the translation with a bail to its threaded handler.
+ * Exits to a target on the block's own page are linked into direct jumps
+ * on first use (jit_link); the rest go through the jump cache.
  *
  * Memory operands go through the same software TLB as the fast paths:
  * index the slot, compare the page tag (read or write), for a write also
@@ -52,7 +61,7 @@
 #define JIT_HOT_DEFAULT 16
 /* The longest block decode.c makes. */
 #define JIT_MAX_OPS 64
-#define JIT_MAX_BAILS (2 * JIT_MAX_OPS + 2)
+#define JIT_MAX_BAILS (3 * JIT_MAX_OPS + 2)
 
 struct jit {
 	uint8_t *mem;
@@ -82,6 +91,12 @@ struct jit_tr {
 	 * current one left them (hf), or as the current one leaves them (hf_next). */
 	bool hf, hf_next;
 	op_exec *exec;                  /* the threaded handler of the op being translated */
+	/* 32-bit code: segments it needs flat (seg_flat bits), and where the
+	 * checks of that mask are, to be patched once it is known. */
+	bool m32;
+	uint8_t need;
+	uint8_t *need_at[JIT_MAX_OPS + 1];
+	unsigned nneed;
 };
 
 #define CPU_OFF(field) ((int32_t)offsetof(struct cpu, field))
@@ -204,25 +219,49 @@ static void jit_jump(struct jit_tr *t, unsigned idx, uint64_t target)
 	jit_exit_to(t, &b->ops[idx + 1], target);
 }
 
-/* A relative branch target that fast_check_target would accept, or false. */
+/* A relative branch target that fast_check_target would accept, or false:
+ * in 64-bit code canonical, in 32-bit code within the flat CS. */
 static bool jit_target(const struct jit_tr *t, const struct op *op, uint64_t *target)
 {
 	uint64_t v = t->b->lin + (uint64_t)op->disp;
+	if (t->m32) {
+		if (op->size != 4)
+			return false;
+		*target = (uint32_t)v;
+		return true;
+	}
 	if (op->size != 8 || !cpu_canonical(v))
 		return false;
 	*target = v;
 	return true;
 }
 
-/* A memory operand the generated code can address: 64-bit addressing, so
- * no limits and no wrap; FS and GS add their base (fast_lin). */
-static bool jit_mem_ok(const struct op *op)
+/* A memory operand the generated code can address: in 64-bit code 64-bit
+ * addressing (no limits, no wrap; FS and GS add their base), in 32-bit code
+ * 32-bit addressing through a segment that is flat when the block runs. */
+static bool jit_mem_ok(struct jit_tr *t, const struct op *op)
 {
-	return op->asize == 8;
+	if (!t->m32)
+		return op->asize == 8;
+	if (op->asize != 4 || op->seg >= S_NONE || op->seg == S_CS)
+		return false;
+	t->need |= (uint8_t)(1u << op->seg);
+	return true;
 }
 
-/* rax = the effective address of op's memory operand, plus the FS or GS
- * base when seg (the linear address; the other bases are 0 in 64-bit mode). */
+/* rax = linear address of a 32-bit access at offset rax of segment s
+ * (flat: the base plus the offset, wrapped). */
+static void jit_seg32(struct jit_tr *t, unsigned s)
+{
+	asm_alu(&t->a, ASM_ADD, 8, ASM_AX,
+		asm_m(ASM_DI, CPU_OFF(seg) + (int32_t)(s * sizeof(struct vcpu_segment) +
+						       offsetof(struct vcpu_segment, base))));
+	asm_store(&t->a, 4, asm_r(ASM_AX), ASM_AX);     /* mov eax, eax */
+}
+
+/* rax = the effective address of op's memory operand, plus the segment's
+ * base when seg (the linear address: in 64-bit code only FS and GS have
+ * one). */
 static void jit_ea(struct jit_tr *t, const struct op *op, bool seg)
 {
 	struct asm_buf *a = &t->a;
@@ -251,6 +290,12 @@ static void jit_ea(struct jit_tr *t, const struct op *op, bool seg)
 		asm_lea(a, 8, ASM_AX, asm_mx(ASM_AX, ASM_R8, op->scale, (int32_t)disp));
 	} else if (disp) {
 		asm_lea(a, 8, ASM_AX, asm_m(ASM_AX, (int32_t)disp));
+	}
+	if (t->m32) {
+		asm_store(a, 4, asm_r(ASM_AX), ASM_AX);         /* 32-bit address wrap */
+		if (seg)
+			jit_seg32(t, op->seg);
+		return;
 	}
 	if (seg && op->seg >= S_FS)
 		asm_alu(a, ASM_ADD, 8, ASM_AX,
@@ -401,7 +446,7 @@ static unsigned jit_alu(struct jit_tr *t, unsigned idx)
 	unsigned kind = op->fn == alu_test ? ALU_TEST : op->sub, size = op->size;
 	unsigned k0 = op->k[0], k1 = op->k[1], v = op->fv;
 	bool carry = kind == ALU_ADC || kind == ALU_SBB;
-	if ((k0 == K_MEM || k1 == K_MEM) && !jit_mem_ok(op))
+	if ((k0 == K_MEM || k1 == K_MEM) && !jit_mem_ok(t, op))
 		return 0;
 	uint64_t mask = size == 8 ? ~0ULL : (1ULL << (8 * size)) - 1;
 	uint64_t b = op->imm & mask;
@@ -536,7 +581,7 @@ static unsigned jit_shift(struct jit_tr *t, unsigned idx)
 	unsigned size = op->size, sub = op->sub;
 	if (sub != SH_SHL && sub != SH_SHR && sub != SH_SAR && sub != SH_ROL && sub != SH_ROR)
 		return 0;
-	if ((op->k[0] != K_REG && (op->k[0] != K_MEM || !jit_mem_ok(op))) ||
+	if ((op->k[0] != K_REG && (op->k[0] != K_MEM || !jit_mem_ok(t, op))) ||
 	    (op->k[1] != K_IMM && op->k[1] != K_REG))
 		return 0;
 	bool rotate = sub == SH_ROL || sub == SH_ROR;
@@ -598,7 +643,7 @@ static unsigned jit_imul(struct jit_tr *t, unsigned idx)
 		return 0;
 	struct asm_rm src;
 	if (op->k[1] == K_MEM) {
-		if (!jit_mem_ok(op))
+		if (!jit_mem_ok(t, op))
 			return 0;
 		jit_mem(t, op, idx, size, false);
 		src = asm_m(ASM_AX, 0);
@@ -643,7 +688,7 @@ static unsigned jit_mul(struct jit_tr *t, unsigned idx)
 		return 0;
 	struct asm_rm src;
 	if (op->k[0] == K_MEM) {
-		if (!jit_mem_ok(op))
+		if (!jit_mem_ok(t, op))
 			return 0;
 		jit_mem(t, op, idx, size, false);
 		asm_store(a, 8, asm_r(ASM_CX), ASM_AX);
@@ -679,7 +724,7 @@ static unsigned jit_mov(struct jit_tr *t, unsigned idx)
 	const struct op *op = &t->b->ops[idx];
 	unsigned size = op->size, k0 = op->k[0], k1 = op->k[1];
 	uint64_t mask = size == 8 ? ~0ULL : (1ULL << (8 * size)) - 1;
-	if ((k0 == K_MEM || k1 == K_MEM) && !jit_mem_ok(op))
+	if ((k0 == K_MEM || k1 == K_MEM) && !jit_mem_ok(t, op))
 		return 0;
 	if (k0 == K_REG && k1 == K_REG) {
 		asm_load(a, size, ASM_DX, jit_greg(op->r[1]));
@@ -713,7 +758,7 @@ static unsigned jit_movx(struct jit_tr *t, unsigned idx)
 	bool sx = op->fn == mov_movsx;
 	struct asm_rm src;
 	if (op->k[1] == K_MEM) {
-		if (!jit_mem_ok(op))
+		if (!jit_mem_ok(t, op))
 			return 0;
 		jit_mem(t, op, idx, op->size2, false);
 		src = asm_m(ASM_AX, 0);
@@ -735,7 +780,7 @@ static unsigned jit_movx(struct jit_tr *t, unsigned idx)
 static unsigned jit_lea(struct jit_tr *t, unsigned idx)
 {
 	const struct op *op = &t->b->ops[idx];
-	if (op->asize != 8 || (op->size != 4 && op->size != 8))
+	if (op->asize != (t->m32 ? 4 : 8) || (op->size != 4 && op->size != 8))
 		return 0;
 	jit_ea(t, op, false);
 	if (op->size == 4)
@@ -823,31 +868,44 @@ static unsigned jit_setcc(struct jit_tr *t, unsigned idx)
 
 /* ---- stack and branches -------------------------------------------------- */
 
-/* rax = host address of the 8-byte stack slot at rsp + delta; r10 = that
- * linear address. 64-bit code: SS is flat, the stack 64 bits wide. */
-static void jit_stack(struct jit_tr *t, unsigned idx, int32_t delta, bool write)
+/* The stack width of the block: 8, or 4 in 32-bit code (SS flat, 32-bit). */
+static unsigned jit_ssz(struct jit_tr *t)
 {
-	asm_load(&t->a, 8, ASM_AX, asm_m(ASM_DI, CPU_OFF(gpr) + 8 * R_SP));
-	if (delta)
-		asm_lea(&t->a, 8, ASM_AX, asm_m(ASM_AX, delta));
-	asm_store(&t->a, 8, asm_r(ASM_R10), ASM_AX);
-	jit_tlb(t, idx, 8, write);
+	if (!t->m32)
+		return 8;
+	t->need |= 1u << S_SS;
+	return 4;
 }
 
-/* Push rdx (8 bytes) for the op at idx. */
+/* rax = host address of the stack slot at rSP + delta (a push's or a
+ * pop's, jit_ssz bytes); r10 = rSP + delta. */
+static void jit_stack(struct jit_tr *t, unsigned idx, int32_t delta, bool write)
+{
+	unsigned ssz = jit_ssz(t);
+	asm_load(&t->a, ssz, ASM_AX, asm_m(ASM_DI, CPU_OFF(gpr) + 8 * R_SP));
+	if (delta)
+		asm_lea(&t->a, ssz, ASM_AX, asm_m(ASM_AX, delta));
+	asm_store(&t->a, 8, asm_r(ASM_R10), ASM_AX);
+	if (t->m32)
+		jit_seg32(t, S_SS);
+	jit_tlb(t, idx, ssz, write);
+}
+
+/* Push rdx for the op at idx. */
 static void jit_push_dx(struct jit_tr *t, unsigned idx)
 {
-	jit_stack(t, idx, -8, true);
-	asm_store(&t->a, 8, asm_m(ASM_AX, 0), ASM_DX);
+	unsigned ssz = jit_ssz(t);
+	jit_stack(t, idx, -(int32_t)ssz, true);
+	asm_store(&t->a, ssz, asm_m(ASM_AX, 0), ASM_DX);
 	asm_store(&t->a, 8, jit_greg(R_SP), ASM_R10);
 }
 
 static unsigned jit_push(struct jit_tr *t, unsigned idx)
 {
 	const struct op *op = &t->b->ops[idx];
-	if (op->size != 8 || op->k[0] != K_REG)
+	if (op->size != (t->m32 ? 4 : 8) || op->k[0] != K_REG)
 		return 0;
-	asm_load(&t->a, 8, ASM_DX, jit_greg(op->r[0]));
+	asm_load(&t->a, op->size, ASM_DX, jit_greg(op->r[0]));
 	jit_push_dx(t, idx);
 	return 1;
 }
@@ -855,14 +913,15 @@ static unsigned jit_push(struct jit_tr *t, unsigned idx)
 static unsigned jit_pop(struct jit_tr *t, unsigned idx)
 {
 	const struct op *op = &t->b->ops[idx];
-	if (op->size != 8 || op->k[0] != K_REG)
+	unsigned ssz = jit_ssz(t);
+	if (op->size != ssz || op->k[0] != K_REG)
 		return 0;
 	jit_stack(t, idx, 0, false);
-	asm_load(&t->a, 8, ASM_DX, asm_m(ASM_AX, 0));
-	asm_lea(&t->a, 8, ASM_R10, asm_m(ASM_R10, 8));
+	asm_load(&t->a, ssz, ASM_DX, asm_m(ASM_AX, 0));
+	asm_lea(&t->a, ssz, ASM_R10, asm_m(ASM_R10, (int32_t)ssz));
 	asm_store(&t->a, 8, jit_greg(R_SP), ASM_R10);
-	/* After the increment: POP RSP loads the popped value. */
-	jit_set_reg(t, 8, op->r[0], ASM_DX);
+	/* After the increment: POP rSP loads the popped value. */
+	jit_set_reg(t, ssz, op->r[0], ASM_DX);
 	return 1;
 }
 
@@ -872,7 +931,8 @@ static unsigned jit_call_rel(struct jit_tr *t, unsigned idx)
 	uint64_t target;
 	if (!jit_target(t, op, &target))
 		return 0;
-	asm_mov_imm(&t->a, ASM_DX, t->b->lin + op->off + op->len);
+	uint64_t next = t->b->lin + op->off + op->len;
+	asm_mov_imm(&t->a, ASM_DX, t->m32 ? (uint32_t)next : next);
 	jit_push_dx(t, idx);
 	jit_jump(t, idx, target);
 	return 1;
@@ -882,18 +942,21 @@ static unsigned jit_ret(struct jit_tr *t, unsigned idx)
 {
 	struct asm_buf *a = &t->a;
 	const struct op *op = &t->b->ops[idx];
-	/* Near RET (ctrl_ret_near's form), 64-bit. */
-	if (t->exec != ctrl_ret_near || op->size != 8)
+	/* Near RET (ctrl_ret_near's form) of the stack's width. */
+	unsigned ssz = jit_ssz(t);
+	if (t->exec != ctrl_ret_near || op->size != ssz)
 		return 0;
 	jit_stack(t, idx, 0, false);
-	asm_load(a, 8, ASM_DX, asm_m(ASM_AX, 0));
-	/* A non-canonical return address faults: the threaded handler's. */
-	asm_store(a, 8, asm_r(ASM_R9), ASM_DX);
-	asm_shift_imm(a, ASM_SHL, 8, asm_r(ASM_R9), 16);
-	asm_shift_imm(a, ASM_SAR, 8, asm_r(ASM_R9), 16);
-	asm_alu(a, ASM_CMP, 8, ASM_R9, asm_r(ASM_DX));
-	jit_bail_on(t, CC_NE, idx);
-	asm_lea(a, 8, ASM_R10, asm_m(ASM_R10, 8 + (int32_t)(op->imm & 0xffff)));
+	asm_load(a, ssz, ASM_DX, asm_m(ASM_AX, 0));
+	if (!t->m32) {
+		/* A non-canonical return address faults: the threaded handler's. */
+		asm_store(a, 8, asm_r(ASM_R9), ASM_DX);
+		asm_shift_imm(a, ASM_SHL, 8, asm_r(ASM_R9), 16);
+		asm_shift_imm(a, ASM_SAR, 8, asm_r(ASM_R9), 16);
+		asm_alu(a, ASM_CMP, 8, ASM_R9, asm_r(ASM_DX));
+		jit_bail_on(t, CC_NE, idx);
+	}
+	asm_lea(a, ssz, ASM_R10, asm_m(ASM_R10, (int32_t)ssz + (int32_t)(op->imm & 0xffff)));
 	asm_store(a, 8, jit_greg(R_SP), ASM_R10);
 	asm_store(a, 8, asm_m(ASM_DI, CPU_OFF(rip)), ASM_DX);
 	jit_goto(t, &op[1], (const void *)jit_leave);
@@ -929,7 +992,23 @@ static unsigned jit_jmp(struct jit_tr *t, unsigned idx)
 	return 1;
 }
 
-/* An op with no threaded fast form: its reference handler, then on. */
+/* 32-bit code: bail to op idx unless every segment the block needs is flat
+ * (the mask is patched in when the translation is done). */
+static void jit_flat_check(struct jit_tr *t, unsigned idx)
+{
+	struct asm_buf *a = &t->a;
+	asm_load(a, 1, ASM_AX, asm_m(ASM_DI, CPU_OFF(seg_flat)));
+	asm_alu_imm(a, ASM_XOR, 1, asm_r(ASM_AX), 0xff);
+	asm_test_imm(a, 1, asm_r(ASM_AX), 0);
+	if (t->nneed < JIT_MAX_OPS + 1 && !a->full)
+		t->need_at[t->nneed++] = a->p - 1;
+	else
+		t->fail = true;
+	jit_bail_on(t, CC_NE, idx);
+}
+
+/* An op with no threaded fast form: its reference handler, then on (in
+ * 32-bit code after checking that it left the segments flat). */
 static void jit_ref_op(struct jit_tr *t, unsigned idx)
 {
 	const struct op *op = &t->b->ops[idx];
@@ -939,6 +1018,8 @@ static void jit_ref_op(struct jit_tr *t, unsigned idx)
 	asm_mov_imm(&t->a, ASM_AX, (uintptr_t)&op[1]);
 	asm_ret(&t->a);
 	asm_patch(on, t->a.p);
+	if (t->m32)
+		jit_flat_check(t, idx + 1);
 }
 
 static unsigned jit_nop(struct jit_tr *t, unsigned idx)
@@ -1025,6 +1106,13 @@ static bool jit_compile(struct cpu *c, struct block *b)
 	struct jit_tr t = { .c = c, .b = b };
 	t.a.p = t.entry = j->mem + j->used;
 	t.a.end = t.a.p + JIT_FN_MAX;
+	unsigned mode = b->key_mode & 7;
+	t.m32 = mode == DM_PROT32 || mode == DM_COMPAT32;
+	if (t.m32) {
+		/* CS flat at base 0: rip is the linear address, no limit. */
+		t.need = 1u << S_CS;
+		jit_flat_check(&t, 0);
+	}
 	unsigned i = 0;
 	while (i < b->n) {
 		unsigned n = jit_op(&t, i);
@@ -1041,13 +1129,17 @@ static bool jit_compile(struct cpu *c, struct block *b)
 			i > b->n ? b->n : i, b->n);
 	if (i == 0)
 		return false;           /* nothing to gain */
-	if (i == b->n)
-		jit_exit_to(&t, &b->ops[b->n], b->lin + b->ops[b->n].off);
+	if (i == b->n) {
+		uint64_t next = b->lin + b->ops[b->n].off;
+		jit_exit_to(&t, &b->ops[b->n], t.m32 ? (uint32_t)next : next);
+	}
 	else if (i < b->n)
 		jit_goto(&t, &b->ops[i], (const void *)b->ops[i].exec);
 	jit_bails(&t);
 	if (t.a.full || t.fail)
 		return false;
+	for (unsigned k = 0; k < t.nneed; k++)
+		*t.need_at[k] = t.need;
 	if (j->perfmap) {
 		fprintf(j->perfmap, "%" PRIxPTR " %tx guest_%" PRIx64 "\n", (uintptr_t)t.entry,
 			t.a.p - t.entry, b->lin);
@@ -1124,7 +1216,8 @@ void jit_destroy(struct cpu *c)
 
 void jit_attach(struct cpu *c, struct block *b)
 {
-	if (!c->jit || (b->key_mode & 7) != DM_LONG64 || !b->n)
+	unsigned mode = b->key_mode & 7;
+	if (!c->jit || !b->n || (mode != DM_LONG64 && mode != DM_PROT32 && mode != DM_COMPAT32))
 		return;
 	b->exec0 = b->ops[0].exec;
 	b->ops[0].exec = jit_count;

@@ -1,8 +1,8 @@
 /*
- * jit: host code for hot 64-bit blocks of the software CPU.
+ * jit: host code for hot blocks of the software CPU.
  *
- * A block (decode.c) runs as a chain of threaded handlers. Once a 64-bit
- * block has been entered often enough, the JIT writes one host function for
+ * A block (decode.c) runs as a chain of threaded handlers. Once a 64-bit or
+ * 32-bit protected-mode block has been entered often enough, the JIT writes one host function for
  * it with the same signature as a threaded handler (op_exec) and makes it
  * the block's entry. The function does what the ops' fast paths do, with
  * the operands folded into the code; wherever a fast path would give up

@@ -12,8 +12,21 @@
  */
 #include "cpu/cpu.h"
 
-/* Recompute the fast check for segment register s. */
-void seg_refresh(struct cpu *c, unsigned s)
+/* The seg_flat bit of segment s, from its refreshed checks. */
+static void seg_refresh_flat(struct cpu *c, unsigned s)
+{
+	const struct vcpu_segment *d = &c->seg[s];
+	bool flat = c->pmode && c->seg_lo[s] == 0 && c->seg_hi[s] == 0xffffffffULL;
+	if (s == S_CS)
+		flat = flat && (c->seg_acc[s] & ACC_X) && d->base == 0;
+	else
+		flat = flat && (c->seg_acc[s] & (ACC_R | ACC_W)) == (ACC_R | ACC_W) &&
+		       (s != S_SS || d->db);
+	c->seg_flat = (uint8_t)((c->seg_flat & ~(1u << s)) | (unsigned)flat << s);
+}
+
+/* seg_acc, seg_lo and seg_hi of segment s. */
+static void seg_refresh_checks(struct cpu *c, unsigned s)
 {
 	const struct vcpu_segment *d = &c->seg[s];
 	if (!c->pmode) {
@@ -43,6 +56,13 @@ void seg_refresh(struct cpu *c, unsigned s)
 		c->seg_lo[s] = 0;
 		c->seg_hi[s] = d->limit;
 	}
+}
+
+/* Recompute the fast checks for segment register s. */
+void seg_refresh(struct cpu *c, unsigned s)
+{
+	seg_refresh_checks(c, s);
+	seg_refresh_flat(c, s);
 }
 
 /* Recompute the mode flags derived from CR0, EFER, RFLAGS.VM, CS and SS. */
