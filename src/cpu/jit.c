@@ -1082,15 +1082,15 @@ static bool jit_ends(const struct op *op)
  * in b->exec0, as ops[0].exec becomes the generated code). */
 static void jit_bails(struct jit_tr *t)
 {
-	uint8_t *stub[JIT_MAX_OPS + 1] = { 0 };
+	uint8_t *bail_at[JIT_MAX_OPS + 1] = { 0 };
 	for (unsigned i = 0; i < t->nfix; i++) {
 		unsigned idx = t->fix[i].idx;
-		if (!stub[idx]) {
-			stub[idx] = t->a.p;
+		if (!bail_at[idx]) {
+			bail_at[idx] = t->a.p;
 			const struct op *op = &t->b->ops[idx];
 			jit_goto(t, op, (const void *)(idx ? op->exec : t->b->exec0));
 		}
-		asm_patch(t->fix[i].at, stub[idx]);
+		asm_patch(t->fix[i].at, bail_at[idx]);
 	}
 }
 
