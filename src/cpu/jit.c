@@ -313,10 +313,10 @@ static void jit_tlb(struct jit_tr *t, unsigned idx, unsigned size, bool write)
 	struct asm_buf *a = &t->a;
 	unsigned mmu_idx = t->b->key_mode >> 3;
 	int32_t base = CPU_OFF(tlb) + (int32_t)(mmu_idx * TLB_SIZE * sizeof(struct tlb_entry));
-	asm_store(a, 8, asm_r(ASM_R8), ASM_AX);                 /* mov r8, rax */
-	asm_shift_imm(a, ASM_SHR, 8, asm_r(ASM_R8), 12);
-	asm_alu_imm(a, ASM_AND, 4, asm_r(ASM_R8), TLB_SIZE - 1);
-	asm_shift_imm(a, ASM_SHL, 4, asm_r(ASM_R8), 5);
+	/* r8 = the slot's offset, ((lin >> 12) & (TLB_SIZE - 1)) * 32. */
+	asm_store(a, 4, asm_r(ASM_R8), ASM_AX);                 /* mov r8d, eax */
+	asm_shift_imm(a, ASM_SHR, 4, asm_r(ASM_R8), 12 - 5);
+	asm_alu_imm(a, ASM_AND, 4, asm_r(ASM_R8), (TLB_SIZE - 1) << 5);
 	asm_lea(a, 8, ASM_R9, asm_m(ASM_AX, (int32_t)size - 1));
 	asm_alu_imm(a, ASM_AND, 8, asm_r(ASM_R9), -4096);
 	int32_t tag = write ? (int32_t)offsetof(struct tlb_entry, tag_w)
