@@ -17,7 +17,6 @@
 ; non-hardware KVM on the CI hosts runs, but cannot deliver interrupts in).
 BASE equ 0x000F0000                     ; the image's low copy (RAM shadow)
 HPET equ 0xFED00000
-COM1 equ 0x3f8
 %define LIN(x) (BASE + (x))
 
 bits 16
@@ -154,18 +153,7 @@ delay:
 .l:	loop .l
 	ret
 
-putc:
-	mov dx, COM1
-	out dx, al
-	ret
-
-puts:
-	lodsb
-	test al, al
-	jz .done
-	call putc
-	jmp puts
-.done:	ret
+%include "lib/serial.inc"
 
 banner:		db "hpet: probing", 10, 0
 ok_msg:		db "hpet: ok", 10, 0

@@ -15,8 +15,6 @@
 bits 16
 org 0
 
-COM1 equ 0x3f8
-
 start:
 	cli
 	mov ax, 0xf000
@@ -65,20 +63,9 @@ put_digit:
 	cmp al, '9'
 	jbe putc
 	add al, 'A' - '9' - 1
-putc:
-	mov dx, COM1
-	out dx, al
-	ret
+	jmp putc
 
-; The NUL-terminated string at DS:SI.
-puts:
-	lodsb
-	test al, al
-	jz .done
-	call putc
-	jmp puts
-.done:
-	ret
+%include "lib/serial.inc"
 
 cmos_banner: db "cmos: ", 0
 kbd_banner: db 13, 10, "kbd: READY", 13, 10, 0
