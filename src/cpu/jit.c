@@ -147,7 +147,7 @@ static const struct op *jit_leave(struct cpu *c, const struct op *ret)
 	return fast_exit(c, ret);
 }
 
-/* Is op_exec x host code the JIT wrote (not a threaded handler)? */
+/* Is b's entry host code the JIT wrote (not a threaded handler)? */
 static bool jit_compiled(const struct block *b)
 {
 	return b->exec0 && b->ops[0].exec != b->exec0 && b->ops[0].exec != jit_count;
@@ -167,7 +167,7 @@ static const struct op *jit_link(struct cpu *c, const struct op *ret, uint8_t *s
 	const struct op *first = ret - ret->idx;
 	const struct block *b = (const struct block *)((const char *)first -
 						       offsetof(struct block, ops));
-	uint64_t lin = c->rip;
+	uint64_t lin = cpu_code_lin(c);
 	const struct block *x = c->jmp[cpu_jmp_hash(lin)];
 	if (x->lin != lin || x->key_mode != c->code_key)
 		return ret;
@@ -197,7 +197,7 @@ static void jit_exit_to(struct jit_tr *t, const struct op *ret, uint64_t target)
 	uint8_t *spent = asm_jcc(a, 0xe /* LE */);
 	uint8_t *site = asm_jmp(a);
 	asm_patch(site, a->p);
-	asm_mov_imm(a, ASM_DX, (uintptr_t)(site ? site : NULL));
+	asm_mov_imm(a, ASM_DX, (uintptr_t)site);
 	jit_goto(t, ret, (const void *)jit_link);
 	asm_patch(spent, a->p);
 	asm_mov_imm(a, ASM_AX, (uintptr_t)ret);
@@ -249,13 +249,19 @@ static bool jit_mem_ok(struct jit_tr *t, const struct op *op)
 	return true;
 }
 
-/* rax = linear address of a 32-bit access at offset rax of segment s
- * (flat: the base plus the offset, wrapped). */
-static void jit_seg32(struct jit_tr *t, unsigned s)
+/* rax += the base of segment s. */
+static void jit_add_seg_base(struct jit_tr *t, unsigned s)
 {
 	asm_alu(&t->a, ASM_ADD, 8, ASM_AX,
 		asm_m(ASM_DI, CPU_OFF(seg) + (int32_t)(s * sizeof(struct vcpu_segment) +
 						       offsetof(struct vcpu_segment, base))));
+}
+
+/* rax = linear address of a 32-bit access at offset rax of segment s
+ * (flat: the base plus the offset, wrapped). */
+static void jit_seg32(struct jit_tr *t, unsigned s)
+{
+	jit_add_seg_base(t, s);
 	asm_store(&t->a, 4, asm_r(ASM_AX), ASM_AX);     /* mov eax, eax */
 }
 
@@ -268,12 +274,9 @@ static void jit_ea(struct jit_tr *t, const struct op *op, bool seg)
 	int64_t disp = op->disp;
 	if (op->sbase == CPU_SLOT_RIP) {
 		/* rip is the block's start while it runs: a constant. */
-		disp += (int64_t)t->b->lin;
-		if (op->sindex == CPU_SLOT_ZERO) {
-			asm_mov_imm(a, ASM_AX, (uint64_t)disp);
+		asm_mov_imm(a, ASM_AX, (uint64_t)(disp + (int64_t)t->b->lin));
+		if (op->sindex == CPU_SLOT_ZERO)
 			return;
-		}
-		asm_mov_imm(a, ASM_AX, (uint64_t)disp);
 		disp = 0;
 	} else if (op->sbase != CPU_SLOT_ZERO) {
 		asm_load(a, 8, ASM_AX, asm_m(ASM_DI, 8 * op->sbase));
@@ -298,9 +301,7 @@ static void jit_ea(struct jit_tr *t, const struct op *op, bool seg)
 		return;
 	}
 	if (seg && op->seg >= S_FS)
-		asm_alu(a, ASM_ADD, 8, ASM_AX,
-			asm_m(ASM_DI, CPU_OFF(seg) + (int32_t)(op->seg * sizeof(struct vcpu_segment) +
-						       offsetof(struct vcpu_segment, base))));
+		jit_add_seg_base(t, op->seg);
 }
 
 /*
@@ -379,7 +380,6 @@ static uint64_t jit_cf(struct cpu *c, uint64_t unused)
 	return flags_cf(c);
 }
 
-
 /* The lazy-flags kind alu_flags records for each ALU kind. */
 static const uint8_t jit_cc_kind[9] = {
 	[ALU_ADD] = CC_ADD, [ALU_OR] = CC_LOGIC, [ALU_ADC] = CC_ADC, [ALU_SBB] = CC_SBB,
@@ -397,25 +397,38 @@ static void jit_store_norm(struct jit_tr *t, int32_t off, unsigned size, unsigne
 	asm_store(&t->a, size, asm_m(ASM_DI, off + 8 - (int32_t)size), h);
 }
 
-/* alu_flags from rdx (the result) and rcx (the source) or the constant b;
- * ADC and SBB take their carry in from r10. Moves only: the host's flags
- * stay those of the operation (jit_flag_cond may use them). */
-static void jit_alu_flags(struct jit_tr *t, unsigned kind, unsigned size, bool b_imm, uint64_t b)
+/*
+ * flags_lazy(c, cc_op, dst, src, src2) from generated code, with moves only
+ * (so the host's flags survive it): dst in host register h_dst; src in
+ * h_src, or the constant src when h_src is ASM_NONE; src2 in h_src2, or 0
+ * when h_src2 is ASM_NONE.
+ */
+static void jit_lazy_flags(struct jit_tr *t, unsigned cc_op, unsigned h_dst, unsigned h_src,
+			   uint64_t src, unsigned h_src2)
 {
 	struct asm_buf *a = &t->a;
-	unsigned cc_op = CC_OP(jit_cc_kind[kind], size), sh = flags_norm_shift(cc_op);
+	unsigned size = 1u << (cc_op & 3), sh = flags_norm_shift(cc_op);
 	asm_store_imm(a, 4, asm_m(ASM_DI, CPU_OFF(cc_op)), (int32_t)cc_op);
-	jit_store_norm(t, CPU_OFF(cc_dst), size, ASM_DX);
-	if (b_imm) {
-		asm_mov_imm(a, ASM_R8, b << sh);
+	jit_store_norm(t, CPU_OFF(cc_dst), size, h_dst);
+	if (h_src == ASM_NONE) {
+		asm_mov_imm(a, ASM_R8, src << sh);
 		asm_store(a, 8, asm_m(ASM_DI, CPU_OFF(cc_src)), ASM_R8);
 	} else {
-		jit_store_norm(t, CPU_OFF(cc_src), size, ASM_CX);
+		jit_store_norm(t, CPU_OFF(cc_src), size, h_src);
 	}
-	if (kind == ALU_ADC || kind == ALU_SBB)
-		asm_store(a, 8, asm_m(ASM_DI, CPU_OFF(cc_src2)), ASM_R10);
-	else
+	if (h_src2 == ASM_NONE)
 		asm_store_imm(a, 8, asm_m(ASM_DI, CPU_OFF(cc_src2)), 0);
+	else
+		asm_store(a, 8, asm_m(ASM_DI, CPU_OFF(cc_src2)), h_src2);
+}
+
+/* alu_flags from rdx (the result) and rcx (the source) or the constant b;
+ * ADC and SBB take their carry in from r10. */
+static void jit_alu_flags(struct jit_tr *t, unsigned kind, unsigned size, bool b_imm, uint64_t b)
+{
+	bool carry = kind == ALU_ADC || kind == ALU_SBB;
+	jit_lazy_flags(t, CC_OP(jit_cc_kind[kind], size), ASM_DX, b_imm ? ASM_NONE : ASM_CX, b,
+		       carry ? ASM_R10 : ASM_NONE);
 }
 
 /* The host operation for an ALU kind on rdx: CMP as SUB and TEST as AND
@@ -516,16 +529,7 @@ static unsigned jit_alu(struct jit_tr *t, unsigned idx)
  * exec_alu_fast.c records them. */
 static void jit_incdec_flags(struct jit_tr *t, bool dec, unsigned size)
 {
-	struct asm_buf *a = &t->a;
-	unsigned cc_op = CC_OP(dec ? CC_DEC : CC_INC, size), sh = flags_norm_shift(cc_op);
-	asm_store_imm(a, 4, asm_m(ASM_DI, CPU_OFF(cc_op)), (int32_t)cc_op);
-	asm_store(a, 8, asm_r(ASM_R8), ASM_DX);
-	if (sh)
-		asm_shift_imm(a, ASM_SHL, 8, asm_r(ASM_R8), (uint8_t)sh);
-	asm_store(a, 8, asm_m(ASM_DI, CPU_OFF(cc_dst)), ASM_R8);
-	asm_mov_imm(a, ASM_R8, 1ULL << sh);
-	asm_store(a, 8, asm_m(ASM_DI, CPU_OFF(cc_src)), ASM_R8);
-	asm_store(a, 8, asm_m(ASM_DI, CPU_OFF(cc_src2)), ASM_R10);
+	jit_lazy_flags(t, CC_OP(dec ? CC_DEC : CC_INC, size), ASM_DX, ASM_NONE, 1, ASM_R10);
 }
 
 /* INC/DEC of a register, alone or fused with a Jcc that does not read CF
@@ -629,6 +633,15 @@ static unsigned jit_shift(struct jit_tr *t, unsigned idx)
 	return 1;
 }
 
+/* muldiv_flags after a host MUL/IMUL with the (low) result in h: the
+ * overflow is the host's OF (= CF for both). */
+static void jit_mul_flags(struct jit_tr *t, unsigned size, unsigned h)
+{
+	asm_setcc(&t->a, CC_O, ASM_CX);
+	asm_load(&t->a, 1, ASM_CX, asm_r(ASM_CX));
+	jit_lazy_flags(t, CC_OP(CC_MUL, size), h, ASM_NONE, 0, ASM_CX);
+}
+
 /* IMUL r, r/m and IMUL r, r/m, imm (size 2, 4, 8): the host IMUL has the
  * same result and the same CF = OF; the flags go to the lazy state as
  * muldiv_flags records them (CC_MUL: result, overflow). */
@@ -658,22 +671,9 @@ static unsigned jit_imul(struct jit_tr *t, unsigned idx)
 		asm_load(a, size, ASM_DX, jit_greg(op->r[0]));
 		asm_imul(a, size, ASM_DX, src);
 	}
-	if (op->fv == FAST_V_PLAIN) {
-		unsigned cc_op = CC_OP(CC_MUL, size), sh = flags_norm_shift(cc_op);
-		asm_setcc(a, CC_O, ASM_CX);
-		asm_load(a, 1, ASM_CX, asm_r(ASM_CX));
-		asm_store(a, 8, asm_m(ASM_DI, CPU_OFF(cc_src2)), ASM_CX);
-		asm_store_imm(a, 4, asm_m(ASM_DI, CPU_OFF(cc_op)), (int32_t)cc_op);
-		asm_store(a, 8, asm_r(ASM_R8), ASM_DX);
-		if (sh)
-			asm_shift_imm(a, ASM_SHL, 8, asm_r(ASM_R8), (uint8_t)sh);
-		asm_store(a, 8, asm_m(ASM_DI, CPU_OFF(cc_dst)), ASM_R8);
-		asm_store_imm(a, 8, asm_m(ASM_DI, CPU_OFF(cc_src)), 0);
-	}
-	if (size == 2)
-		jit_set_reg(t, 2, op->r[0], ASM_DX);
-	else
-		jit_set_reg(t, size, op->r[0], ASM_DX);
+	if (op->fv == FAST_V_PLAIN)
+		jit_mul_flags(t, size, ASM_DX);
+	jit_set_reg(t, size, op->r[0], ASM_DX);
 	return 1;
 }
 
@@ -702,17 +702,8 @@ static unsigned jit_mul(struct jit_tr *t, unsigned idx)
 	asm_mul(a, size, src);
 	jit_set_reg(t, size, R_AX, ASM_AX);
 	jit_set_reg(t, size, R_DX, ASM_DX);
-	if (op->fv == FAST_V_PLAIN) {
-		unsigned cc_op = CC_OP(CC_MUL, size), sh = flags_norm_shift(cc_op);
-		asm_setcc(a, CC_B, ASM_CX);
-		asm_load(a, 1, ASM_CX, asm_r(ASM_CX));
-		asm_store(a, 8, asm_m(ASM_DI, CPU_OFF(cc_src2)), ASM_CX);
-		asm_store_imm(a, 4, asm_m(ASM_DI, CPU_OFF(cc_op)), (int32_t)cc_op);
-		if (sh)
-			asm_shift_imm(a, ASM_SHL, 8, asm_r(ASM_AX), (uint8_t)sh);
-		asm_store(a, 8, asm_m(ASM_DI, CPU_OFF(cc_dst)), ASM_AX);
-		asm_store_imm(a, 8, asm_m(ASM_DI, CPU_OFF(cc_src)), 0);
-	}
+	if (op->fv == FAST_V_PLAIN)
+		jit_mul_flags(t, size, ASM_AX);
 	return 1;
 }
 
@@ -851,6 +842,7 @@ static unsigned jit_cmov(struct jit_tr *t, unsigned idx)
 	asm_load(a, op->size, ASM_DX, jit_greg(op->r[0]));
 	asm_load(a, op->size, ASM_CX, jit_greg(op->r[1]));
 	asm_test(a, 1, asm_r(ASM_AX), ASM_AX);
+	/* 16-bit: a 32-bit CMOV; jit_set_reg stores only the low 2 bytes. */
 	asm_cmov(a, CC_NE, op->size == 8 ? 8 : 4, ASM_DX, asm_r(ASM_CX));
 	jit_set_reg(t, op->size, op->r[0], ASM_DX);
 	return 1;
@@ -897,13 +889,13 @@ static void jit_push_dx(struct jit_tr *t, unsigned idx)
 	unsigned ssz = jit_ssz(t);
 	jit_stack(t, idx, -(int32_t)ssz, true);
 	asm_store(&t->a, ssz, asm_m(ASM_AX, 0), ASM_DX);
-	asm_store(&t->a, 8, jit_greg(R_SP), ASM_R10);
+	jit_set_reg(t, 8, R_SP, ASM_R10);
 }
 
 static unsigned jit_push(struct jit_tr *t, unsigned idx)
 {
 	const struct op *op = &t->b->ops[idx];
-	if (op->size != (t->m32 ? 4 : 8) || op->k[0] != K_REG)
+	if (op->size != jit_ssz(t) || op->k[0] != K_REG)
 		return 0;
 	asm_load(&t->a, op->size, ASM_DX, jit_greg(op->r[0]));
 	jit_push_dx(t, idx);
@@ -919,7 +911,7 @@ static unsigned jit_pop(struct jit_tr *t, unsigned idx)
 	jit_stack(t, idx, 0, false);
 	asm_load(&t->a, ssz, ASM_DX, asm_m(ASM_AX, 0));
 	asm_lea(&t->a, ssz, ASM_R10, asm_m(ASM_R10, (int32_t)ssz));
-	asm_store(&t->a, 8, jit_greg(R_SP), ASM_R10);
+	jit_set_reg(t, 8, R_SP, ASM_R10);
 	/* After the increment: POP rSP loads the popped value. */
 	jit_set_reg(t, ssz, op->r[0], ASM_DX);
 	return 1;
@@ -957,13 +949,14 @@ static unsigned jit_ret(struct jit_tr *t, unsigned idx)
 		jit_bail_on(t, CC_NE, idx);
 	}
 	asm_lea(a, ssz, ASM_R10, asm_m(ASM_R10, (int32_t)ssz + (int32_t)(op->imm & 0xffff)));
-	asm_store(a, 8, jit_greg(R_SP), ASM_R10);
+	jit_set_reg(t, 8, R_SP, ASM_R10);
 	asm_store(a, 8, asm_m(ASM_DI, CPU_OFF(rip)), ASM_DX);
 	jit_goto(t, &op[1], (const void *)jit_leave);
 	return 1;
 }
 
-/* A Jcc whose flags come from the lazy state. */
+/* A Jcc not fused with its flag setter: on the host's flags right after a
+ * translated ALU op, else on the lazy state (jit_flag_cond). */
 static unsigned jit_jcc(struct jit_tr *t, unsigned idx)
 {
 	const struct op *op = &t->b->ops[idx];
