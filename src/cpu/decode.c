@@ -837,7 +837,7 @@ const struct block *decode_lookup(struct cpu *c)
 {
 	struct cpu_code *k = c->code;
 	if (unlikely(atomic_load_explicit(&c->flush_code, memory_order_relaxed) || k->dead ||
-		     k->nblocks > MAX_BLOCKS || jit_wants_reset(c)))
+		     k->nblocks > MAX_BLOCKS))
 		decode_service(c);
 	uint64_t lin = cpu_code_lin(c);
 	uint32_t key = c->code_key;

@@ -1093,7 +1093,9 @@ static bool jit_compile(struct cpu *c, struct block *b)
 	if (j->full || b->n > JIT_MAX_OPS)
 		return false;
 	if (JIT_AREA - j->used < JIT_FN_MAX) {
+		/* decode_service resets the area at the next block boundary. */
 		j->full = true;
+		atomic_store(&c->flush_code, true);
 		return false;
 	}
 	struct jit_tr t = { .c = c, .b = b };

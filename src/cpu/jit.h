@@ -23,8 +23,9 @@ int jit_create(struct cpu *c);
 void jit_destroy(struct cpu *c);
 /* A new block: count its entries if the JIT may compile it. */
 void jit_attach(struct cpu *c, struct block *b);
-/* The code area is full: decode.c drops every block, then calls jit_reset
- * (no host code runs at that point). */
+/* The code area is full (the JIT then also raises c->flush_code, so the
+ * run loop calls decode_service): decode.c drops every block, then calls
+ * jit_reset (no host code runs at that point). */
 bool jit_wants_reset(const struct cpu *c);
 void jit_reset(struct cpu *c);
 
